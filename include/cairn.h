@@ -1,0 +1,250 @@
+/*
+ * cairn.h: the one public header of libcairn.
+ *
+ * cairn is the Next.js server runtime rebuilt in C. An application declares
+ * routes (method + path -> handler), optionally a public/ folder of static
+ * files, and hands them to cn_serve(), which runs an HTTP/1.1 server on one
+ * libuv loop per core until SIGTERM/SIGINT.
+ *
+ * Conventions, everywhere in this header:
+ *   - 0 means success; failures are negative CN_E* codes (cn_strerror()).
+ *   - Memory handed to a handler through a cn_req lives in the request's
+ *     arena and is freed, all at once, after the response has been written.
+ *     Nothing obtained from a request may be kept past the handler's return
+ *     unless it was copied into memory the caller owns.
+ *   - Running out of memory inside a request is reported (CN_ENOMEM, a 500
+ *     answer), never an abort; at start-up it fails cn_serve().
+ */
+#ifndef CAIRN_H
+#define CAIRN_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CN_EXTERN __attribute__((visibility("default")))
+
+#define CN_VERSION_MAJOR 0
+#define CN_VERSION_MINOR 1
+#define CN_VERSION_PATCH 0
+#define CN_VERSION_STRING "0.1.0"
+
+/* ---------------------------------------------------------------- errors */
+
+/* One list gives the codes, their names and their messages. */
+#define CN_ERRNO_MAP(X)                                                        \
+  X(NOMEM, -1, "out of memory")                                                \
+  X(INVAL, -2, "invalid argument")                                             \
+  X(IO, -3, "input/output error")                                              \
+  X(NOENT, -4, "no such entry")                                                \
+  X(EXIST, -5, "entry already exists")                                         \
+  X(TOOBIG, -6, "value too large")                                             \
+  X(CONFIG, -7, "invalid configuration")                                       \
+  X(STATE, -8, "operation not valid in this state")                            \
+  X(HEADER, -9, "invalid header name or value")                                \
+  X(CLOSED, -10, "connection closed by the client")                            \
+  X(PARSE, -11, "malformed input")                                             \
+  X(SYS, -12, "system call failed")
+
+enum {
+  CN_OK = 0,
+#define CN__ERR_ENUM(name, code, msg) CN_E##name = (code),
+  CN_ERRNO_MAP(CN__ERR_ENUM)
+#undef CN__ERR_ENUM
+};
+
+/* Static strings for an error code; unknown codes give "unknown error". */
+CN_EXTERN const char *cn_strerror(int err);
+CN_EXTERN const char *cn_err_name(int err);
+
+/* ---------------------------------------------------------------- slices */
+
+/* A borrowed run of bytes, not NUL-terminated unless said otherwise. Same
+ * layout as struct iovec and uv_buf_t's fields, so arrays of them can be
+ * written with one writev. ptr == NULL means "absent" (as opposed to empty). */
+typedef struct cn_str {
+  const char *ptr;
+  size_t len;
+} cn_str;
+
+/* A slice of a string literal, with no strlen at run time. */
+#define CN_STR(lit) ((cn_str){(lit), sizeof(lit) - 1})
+#define CN_STR_NULL ((cn_str){NULL, 0})
+
+/* 1 when a equals the NUL-terminated b, byte for byte / ignoring ASCII case. */
+CN_EXTERN int cn_str_eq(cn_str a, const char *b);
+CN_EXTERN int cn_str_ieq(cn_str a, const char *b);
+
+/* --------------------------------------------------------------- request */
+
+typedef struct cn_req cn_req;
+typedef struct cn_res cn_res;
+
+/* The request line, as sent. The method is upper case (lower case methods are
+ * refused before any handler runs). The target is split at the first '?':
+ * path is the raw (not percent-decoded) path, query the raw query string
+ * without the '?' (ptr NULL when there was none). For an absolute-form target
+ * the path is the path part of it. */
+CN_EXTERN cn_str cn_req_method(const cn_req *req);
+CN_EXTERN cn_str cn_req_path(const cn_req *req);
+CN_EXTERN cn_str cn_req_query(const cn_req *req);
+
+/* The authority the request is for: the absolute-form target's authority
+ * when there was one, else the Host header. */
+CN_EXTERN cn_str cn_req_host(const cn_req *req);
+
+/* The first value of a header, name matched without regard to ASCII case;
+ * ptr NULL when absent. Leading and trailing blanks are already stripped. */
+CN_EXTERN cn_str cn_req_header(const cn_req *req, const char *name);
+
+/* Iterate over all headers in arrival order: returns 0 and fills name/value
+ * for index i, CN_ENOENT past the end. */
+CN_EXTERN int cn_req_header_at(const cn_req *req, size_t i, cn_str *name,
+                               cn_str *value);
+
+/* The whole request body (chunked bodies already decoded). Empty when there
+ * was none. The route's body limit was enforced before it was read. */
+CN_EXTERN cn_str cn_req_body(const cn_req *req);
+
+/* 1 once the client has gone away: a long handler may stop early. */
+CN_EXTERN int cn_req_aborted(const cn_req *req);
+
+/* Memory that lives exactly as long as the request. NULL when out of memory.
+ * cn_req_strndup always NUL-terminates. */
+CN_EXTERN void *cn_req_alloc(cn_req *req, size_t size);
+CN_EXTERN char *cn_req_strndup(cn_req *req, const char *s, size_t len);
+CN_EXTERN char *cn_req_printf(cn_req *req, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* The response that belongs to the request (one per request). */
+CN_EXTERN cn_res *cn_req_res(cn_req *req);
+
+/* -------------------------------------------------------------- response */
+
+/* Set the status (100..999; default 200). CN_ESTATE once headers are sent. */
+CN_EXTERN int cn_res_status(cn_res *res, int status);
+
+/* Set a header, replacing any earlier value of the same name (set), adding
+ * one more line (add), or removing all (remove). Names must be HTTP tokens
+ * and values may not contain CR, LF or NUL: such input returns CN_EHEADER
+ * and nothing is sent. Both strings are copied. Content-Length,
+ * Transfer-Encoding, Connection and Date belong to the server: CN_EHEADER. */
+CN_EXTERN int cn_res_header(cn_res *res, const char *name, const char *value);
+CN_EXTERN int cn_res_header_add(cn_res *res, const char *name,
+                                const char *value);
+CN_EXTERN int cn_res_header_remove(cn_res *res, const char *name);
+
+/* Finish the response with a whole body (Content-Length framing). The bytes
+ * are copied unless they already live in the request's arena. A second
+ * finishing call returns CN_ESTATE. */
+CN_EXTERN int cn_res_send(cn_res *res, const void *body, size_t len);
+
+/* Finish with text or JSON and a status; Content-Type is set unless the
+ * handler set one. cn_res_json does not steal the reference. */
+CN_EXTERN int cn_res_text(cn_res *res, int status, const char *text);
+CN_EXTERN int cn_res_json(cn_res *res, int status, const json_t *json);
+
+/* Finish with an error body in the format the client accepts: JSON
+ * {"error": message, "status": n} for API paths (/api/...) or clients that
+ * accept application/json, a short HTML page otherwise. */
+CN_EXTERN int cn_res_error(cn_res *res, int status, const char *message);
+
+/* Streamed responses (chunked framing on HTTP/1.1, close-delimited on 1.0).
+ * The first write sends the head. A write copies the bytes and may block the
+ * calling handler thread while the client is slow (backpressure); it returns
+ * CN_ECLOSED when the client has gone. cn_res_end finishes the stream. */
+CN_EXTERN int cn_res_write(cn_res *res, const void *data, size_t len);
+CN_EXTERN int cn_res_end(cn_res *res);
+
+/* ---------------------------------------------------------------- routes */
+
+/* A handler answers one request. It runs on a handler thread and may block
+ * (a database call, a sleep) without stalling other connections, unless its
+ * route is marked nonblocking, in which case it runs on the I/O thread and
+ * must not block. It finishes the response with one of the cn_res_* calls
+ * above; returning without doing so, or returning non-zero before sending
+ * anything, yields a 500. */
+typedef int cn_handler(cn_req *req, cn_res *res);
+
+typedef struct cn_route_config {
+  /* Largest request body accepted, in bytes; 0 means the server default
+   * (1 MiB). Decided from Content-Length before the body is read, and
+   * counted while a chunked body arrives: over it -> 413. */
+  size_t body_limit;
+  /* The handler never blocks: run it on the I/O thread (fastest path). */
+  int nonblocking;
+} cn_route_config;
+
+typedef struct cn_app cn_app;
+
+/* A new, empty application; NULL when out of memory. Free with cn_app_free
+ * after cn_serve returns. */
+CN_EXTERN cn_app *cn_app_new(void);
+CN_EXTERN void cn_app_free(cn_app *app);
+
+/* Add a route: method is an upper-case token ("GET"; "*" for any method),
+ * path an exact path beginning with '/'. config may be NULL (defaults); it
+ * is copied. HEAD is answered by a GET route, without the body, unless the
+ * path has a HEAD route of its own. CN_EEXIST when the pair is taken. */
+CN_EXTERN int cn_app_route(cn_app *app, const char *method, const char *path,
+                           cn_handler *handler, const cn_route_config *config);
+
+/* Serve the files under dir at their exact paths (dir's own path is kept). */
+CN_EXTERN int cn_app_public_dir(cn_app *app, const char *dir);
+
+/* ---------------------------------------------------------------- server */
+
+typedef struct cn_limits {
+  size_t request_line;      /* bytes; over -> 414 (8 KiB) */
+  size_t header_bytes;      /* request line + headers; over -> 431 (16 KiB) */
+  size_t header_count;      /* header lines; over -> 431 (100) */
+  size_t body;              /* default route body limit -> 413 (1 MiB) */
+  size_t chunk_ext_bytes;   /* chunk extensions in one request -> 413 (16 KiB) */
+  uint64_t header_timeout_ms;    /* first byte to end of head -> 408 (10 s) */
+  uint64_t request_timeout_ms;   /* first byte to end of body -> 408 (30 s) */
+  uint64_t keepalive_timeout_ms; /* idle between requests -> close (5 s) */
+  uint64_t keepalive_requests;   /* per connection, then close (1000) */
+  uint64_t max_connections;      /* open at once; more -> 503 (10000) */
+  uint64_t shutdown_timeout_ms;  /* drain time on SIGTERM (10 s) */
+  uint64_t linger_ms;            /* drain after an error answer (2 s) */
+} cn_limits;
+
+typedef struct cn_config {
+  const char *hostname; /* listen address (127.0.0.1) */
+  int port;             /* 0 picks a free port (3000) */
+  int io_threads;       /* event loops; 0 = one per core */
+  int handler_threads;  /* handler pool ceiling; 0 = 256 */
+  int access_log;       /* one line per request on stdout (1) */
+  int dev;              /* development: error bodies carry details (0) */
+  cn_limits limits;
+} cn_config;
+
+/* Fill config with the defaults listed above. */
+CN_EXTERN void cn_config_init(cn_config *config);
+
+/* Apply the options of a JSON file ({"port": 3000, "limits": {...}}) on top
+ * of config. Unknown keys and wrong types are errors: CN_ECONFIG, with a
+ * sentence naming the key written to err (err may be NULL). Strings are
+ * copied into storage owned by the library for the life of the process. */
+CN_EXTERN int cn_config_load(cn_config *config, const char *path, char *err,
+                             size_t errlen);
+
+/* Apply PORT and HOSTNAME from the environment, as `next start` does. */
+CN_EXTERN int cn_config_env(cn_config *config);
+
+/* Run the server until SIGTERM or SIGINT, then drain in-flight requests (up
+ * to shutdown_timeout_ms) and return 0. Prints one line
+ * "cairn listening on http://HOST:PORT" on stdout once it accepts
+ * connections. Returns a CN_E* code when it cannot start. */
+CN_EXTERN int cn_serve(cn_app *app, const cn_config *config);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* CAIRN_H */

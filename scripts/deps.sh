@@ -1,0 +1,47 @@
+#!/bin/sh
+# Install what cairn needs from Debian's packages (and npm, for test tooling),
+# once. As root it runs apt-get; otherwise it prints the exact line to run.
+# Usage: scripts/deps.sh [build|test|bench]   (each includes the ones before)
+set -eu
+need=${1:-build}
+
+pkgs="build-essential cmake pkg-config libuv1-dev node-llhttp libjansson-dev \
+libssl-dev"
+case $need in
+  test|bench) pkgs="$pkgs clang libclang-rt-14-dev curl nodejs npm" ;;
+esac
+case $need in
+  bench) pkgs="$pkgs nginx-light wrk" ;;
+esac
+
+missing=""
+for p in $pkgs; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+    missing="$missing $p"
+done
+# A node from elsewhere (nvm, nodesource) serves as well as Debian's.
+case " $missing " in *" nodejs "*) command -v node >/dev/null && missing=$(echo "$missing" | sed 's/ nodejs//; s/ npm//');; esac
+case " $missing " in *" npm "*) command -v npm >/dev/null && missing=$(echo "$missing" | sed 's/ npm//');; esac
+
+if [ -n "$missing" ]; then
+  if [ "$(id -u)" -eq 0 ]; then
+    echo "cairn: installing$missing" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    # shellcheck disable=SC2086
+    apt-get install -y -qq --no-install-recommends $missing >/dev/null
+  else
+    echo "cairn: missing packages; run:" >&2
+    echo "  sudo apt-get install -y$missing" >&2
+    exit 1
+  fi
+fi
+
+# Test tooling from npm, kept in tests/ (package.json there pins versions).
+case $need in
+  test|bench)
+    if [ ! -d tests/node_modules ] && [ -f tests/package.json ]; then
+      (cd tests && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    fi ;;
+esac
+exit 0

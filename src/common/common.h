@@ -1,0 +1,110 @@
+/*
+ * common.h: the building blocks every other module uses and that know
+ * nothing about HTTP: errors, slices, growable buffers, arenas, clocks.
+ *
+ * Internal: everything here is cn__ and hidden from the library's users.
+ */
+#ifndef CN_COMMON_H
+#define CN_COMMON_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "cairn.h"
+
+#define CN__HIDDEN __attribute__((visibility("hidden")))
+#define CN__UNUSED(x) ((void)(x))
+#define CN__ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+#define CN__MIN(a, b) ((a) < (b) ? (a) : (b))
+#define CN__MAX(a, b) ((a) > (b) ? (a) : (b))
+
+/* The allocator every module goes through, so tests can make it fail
+ * (cn__alloc_fail_after). NULL on failure; callers report CN_ENOMEM. */
+void *cn__malloc(size_t size);
+void *cn__calloc(size_t n, size_t size);
+void *cn__realloc(void *ptr, size_t size);
+void cn__free(void *ptr);
+char *cn__strdup(const char *s);
+/* Test hook: after n more successful allocations, fail them all; -1 never. */
+void cn__alloc_fail_after(long n);
+
+/* --- growable buffer ---------------------------------------------------- */
+
+/* A heap buffer owned by whoever embeds it; cn__buf_free releases it.
+ * ptr is NULL until the first reserve. */
+typedef struct cn__buf {
+  char *ptr;
+  size_t len;
+  size_t cap;
+} cn__buf;
+
+/* Ensure room for extra more bytes past len. 0 or CN_ENOMEM. */
+int cn__buf_reserve(cn__buf *buf, size_t extra);
+int cn__buf_append(cn__buf *buf, const void *data, size_t len);
+int cn__buf_appendf(cn__buf *buf, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Drop the first n bytes, moving the rest to the front. */
+void cn__buf_consume(cn__buf *buf, size_t n);
+void cn__buf_free(cn__buf *buf);
+
+/* --- arena ------------------------------------------------------------- */
+
+/* Bump allocation for things that die together (a request). The first block
+ * may be caller storage (inline_mem, e.g. inside the request struct) so the
+ * common case never calls malloc; later blocks are malloc'd and released by
+ * reset/destroy. Not thread-safe: one request is touched by one thread at a
+ * time. Allocation failure returns NULL. */
+typedef struct cn__arena_block cn__arena_block;
+typedef struct cn__arena {
+  char *cur;
+  char *end;
+  cn__arena_block *blocks; /* malloc'd blocks, newest first */
+  char *inline_mem;
+  size_t inline_len;
+} cn__arena;
+
+void cn__arena_init(cn__arena *a, void *inline_mem, size_t inline_len);
+void *cn__arena_alloc(cn__arena *a, size_t size);      /* 16-byte aligned */
+void *cn__arena_memdup(cn__arena *a, const void *p, size_t len); /* +NUL */
+char *cn__arena_vprintf(cn__arena *a, const char *fmt, va_list ap);
+char *cn__arena_printf(cn__arena *a, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* 1 when p points into memory this arena handed out. */
+int cn__arena_owns(const cn__arena *a, const void *p);
+/* Free the malloc'd blocks and start over in the inline block. */
+void cn__arena_reset(cn__arena *a);
+#define cn__arena_destroy cn__arena_reset
+
+/* --- small string helpers ---------------------------------------------- */
+
+static inline cn_str cn__str(const char *p, size_t n) {
+  cn_str s = {p, n};
+  return s;
+}
+static inline cn_str cn__cstr(const char *p) {
+  cn_str s = {p, p ? strlen(p) : 0};
+  return s;
+}
+static inline char cn__lower(char c) {
+  return (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
+}
+int cn__str_ieq2(cn_str a, cn_str b);
+cn_str cn__str_trim(cn_str s); /* strips SP and HTAB at both ends */
+
+/* Parse a size such as "1mb", "500kb", "1024", "16 KiB" (bytes, case-
+ * insensitive; k/m/g are powers of 1024, as the `bytes` npm package reads
+ * them). 0 or CN_EINVAL. */
+int cn__parse_size(const char *s, size_t *out);
+
+/* --- time -------------------------------------------------------------- */
+
+/* Milliseconds on a monotonic clock, and seconds since the epoch. */
+uint64_t cn__now_ms(void);
+/* An IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT") into out[30]. */
+void cn__http_date(int64_t epoch_seconds, char out[30]);
+/* Parse an IMF-fixdate; 0 or CN_EINVAL. */
+int cn__parse_http_date(cn_str s, int64_t *out);
+
+#endif /* CN_COMMON_H */
