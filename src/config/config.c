@@ -1,0 +1,177 @@
+/*
+ * Server options: defaults, cairn.json, and the PORT/HOSTNAME environment.
+ * A wrong key or type is an error naming the key, never a silent default:
+ * a typo in a limit must not leave the server running with another limit.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/common.h"
+
+void cn_config_init(cn_config *c) {
+  memset(c, 0, sizeof(*c));
+  c->hostname = "127.0.0.1";
+  c->port = 3000;
+  c->access_log = 1;
+  c->limits = (cn_limits){
+      .request_line = 8 * 1024,
+      .header_bytes = 16 * 1024,
+      .header_count = 100,
+      .body = 1024 * 1024,
+      .chunk_ext_bytes = 16 * 1024,
+      .header_timeout_ms = 10000,
+      .request_timeout_ms = 30000,
+      .keepalive_timeout_ms = 5000,
+      .keepalive_requests = 1000,
+      .max_connections = 10000,
+      .shutdown_timeout_ms = 10000,
+      .linger_ms = 2000,
+  };
+}
+
+typedef enum { T_SIZE, T_MS, T_COUNT } kind;
+
+static const struct {
+  const char *key;
+  kind k;
+  size_t off;
+} limit_keys[] = {
+    {"request_line", T_SIZE, offsetof(cn_limits, request_line)},
+    {"header_bytes", T_SIZE, offsetof(cn_limits, header_bytes)},
+    {"header_count", T_SIZE, offsetof(cn_limits, header_count)},
+    {"body", T_SIZE, offsetof(cn_limits, body)},
+    {"chunk_ext_bytes", T_SIZE, offsetof(cn_limits, chunk_ext_bytes)},
+    {"header_timeout_ms", T_MS, offsetof(cn_limits, header_timeout_ms)},
+    {"request_timeout_ms", T_MS, offsetof(cn_limits, request_timeout_ms)},
+    {"keepalive_timeout_ms", T_MS, offsetof(cn_limits, keepalive_timeout_ms)},
+    {"keepalive_requests", T_COUNT, offsetof(cn_limits, keepalive_requests)},
+    {"max_connections", T_COUNT, offsetof(cn_limits, max_connections)},
+    {"shutdown_timeout_ms", T_MS, offsetof(cn_limits, shutdown_timeout_ms)},
+    {"linger_ms", T_MS, offsetof(cn_limits, linger_ms)},
+};
+
+static int fail(char *err, size_t n, const char *fmt, const char *key) {
+  if (err)
+    snprintf(err, n, fmt, key);
+  return CN_ECONFIG;
+}
+
+static int set_limit(cn_limits *l, const char *key, json_t *v, char *err,
+                     size_t n) {
+  for (size_t i = 0; i < CN__ARRAY_LEN(limit_keys); i++) {
+    if (strcmp(limit_keys[i].key, key))
+      continue;
+    char *field = (char *)l + limit_keys[i].off;
+    if (limit_keys[i].k == T_SIZE) {
+      size_t size;
+      if (json_is_integer(v) && json_integer_value(v) > 0)
+        size = (size_t)json_integer_value(v);
+      else if (!json_is_string(v) ||
+               cn__parse_size(json_string_value(v), &size) || !size)
+        return fail(err, n,
+                    "cairn.json: \"limits.%s\" must be a positive size "
+                    "(a number of bytes or a string like \"16kb\")",
+                    key);
+      memcpy(field, &size, sizeof size);
+    } else {
+      if (!json_is_integer(v) || json_integer_value(v) <= 0)
+        return fail(err, n,
+                    "cairn.json: \"limits.%s\" must be a positive integer",
+                    key);
+      uint64_t u = (uint64_t)json_integer_value(v);
+      memcpy(field, &u, sizeof u);
+    }
+    return 0;
+  }
+  return fail(err, n, "cairn.json: unknown key \"limits.%s\"", key);
+}
+
+static int get_int(json_t *v, const char *key, int lo, int hi, int *out,
+                   char *err, size_t n) {
+  if (!json_is_integer(v) || json_integer_value(v) < lo ||
+      json_integer_value(v) > hi) {
+    if (err)
+      snprintf(err, n, "cairn.json: \"%s\" must be an integer from %d to %d",
+               key, lo, hi);
+    return CN_ECONFIG;
+  }
+  *out = (int)json_integer_value(v);
+  return 0;
+}
+
+int cn_config_load(cn_config *c, const char *path, char *err, size_t n) {
+  json_error_t je;
+  json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+  if (!root) {
+    if (err)
+      snprintf(err, n, "%s:%d:%d: %s", path, je.line, je.column, je.text);
+    return CN_ECONFIG;
+  }
+  int rc = 0;
+  const char *key;
+  json_t *v;
+  if (!json_is_object(root)) {
+    rc = fail(err, n, "%s: the configuration must be a JSON object", path);
+    goto cleanup;
+  }
+  json_object_foreach(root, key, v) {
+    if (!strcmp(key, "port")) {
+      rc = get_int(v, key, 0, 65535, &c->port, err, n);
+    } else if (!strcmp(key, "hostname")) {
+      if (!json_is_string(v) || !json_string_length(v)) {
+        rc = fail(err, n, "cairn.json: \"%s\" must be a non-empty string",
+                  key);
+      } else {
+        /* Kept for the life of the process, as the header promises. */
+        char *h = cn__strdup(json_string_value(v));
+        rc = h ? 0 : CN_ENOMEM;
+        c->hostname = h ? h : c->hostname;
+      }
+    } else if (!strcmp(key, "io_threads")) {
+      rc = get_int(v, key, 0, 256, &c->io_threads, err, n);
+    } else if (!strcmp(key, "handler_threads")) {
+      rc = get_int(v, key, 0, 4096, &c->handler_threads, err, n);
+    } else if (!strcmp(key, "access_log") || !strcmp(key, "dev")) {
+      if (!json_is_boolean(v))
+        rc = fail(err, n, "cairn.json: \"%s\" must be true or false", key);
+      else if (key[0] == 'a')
+        c->access_log = json_is_true(v);
+      else
+        c->dev = json_is_true(v);
+    } else if (!strcmp(key, "limits")) {
+      if (!json_is_object(v)) {
+        rc = fail(err, n, "cairn.json: \"%s\" must be an object", key);
+      } else {
+        const char *lk;
+        json_t *lv;
+        json_object_foreach(v, lk, lv) {
+          if ((rc = set_limit(&c->limits, lk, lv, err, n)))
+            break;
+        }
+      }
+    } else {
+      rc = fail(err, n, "cairn.json: unknown key \"%s\"", key);
+    }
+    if (rc)
+      break;
+  }
+cleanup:
+  json_decref(root);
+  return rc;
+}
+
+int cn_config_env(cn_config *c) {
+  const char *port = getenv("PORT");
+  if (port && *port) {
+    char *end;
+    long p = strtol(port, &end, 10);
+    if (*end || p < 0 || p > 65535)
+      return CN_ECONFIG;
+    c->port = (int)p;
+  }
+  const char *host = getenv("HOSTNAME");
+  if (host && *host)
+    c->hostname = host;
+  return 0;
+}

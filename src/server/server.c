@@ -1,0 +1,244 @@
+/*
+ * cn_serve: start one loop per I/O thread, each with its own SO_REUSEPORT
+ * listener on the same address, wait for SIGTERM/SIGINT on the main thread,
+ * then drain: stop accepting, let requests in flight finish, close idle
+ * keep-alive connections, exit 0.
+ */
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "server.h"
+
+extern _Thread_local cn__loop *cn__current_loop;
+
+/* ------------------------------------------------------- listening */
+
+static int open_listener(const struct addrinfo *ai, int port) {
+  int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return -1;
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  struct sockaddr_storage sa;
+  memcpy(&sa, ai->ai_addr, ai->ai_addrlen);
+  if (sa.ss_family == AF_INET)
+    ((struct sockaddr_in *)&sa)->sin_port = htons((uint16_t)port);
+  else
+    ((struct sockaddr_in6 *)&sa)->sin6_port = htons((uint16_t)port);
+  if (bind(fd, (struct sockaddr *)&sa, ai->ai_addrlen) ||
+      listen(fd, 4096)) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+static int bound_port(int fd) {
+  struct sockaddr_storage sa;
+  socklen_t len = sizeof sa;
+  if (getsockname(fd, (struct sockaddr *)&sa, &len))
+    return -1;
+  return sa.ss_family == AF_INET
+             ? ntohs(((struct sockaddr_in *)&sa)->sin_port)
+             : ntohs(((struct sockaddr_in6 *)&sa)->sin6_port);
+}
+
+/* ------------------------------------------------------------ loops */
+
+/* The drain took too long: close what is left; a handler still running is
+ * abandoned with its connection. */
+static void on_shutdown_timeout(uv_timer_t *t) {
+  cn__loop *l = t->data;
+  for (cn__conn *c = l->conns, *n; c; c = n) {
+    n = c->next;
+    cn__conn_close(c);
+  }
+  uv_stop(&l->uv);
+}
+
+static void drain_events(uv_async_t *a) {
+  cn__loop *l = a->data;
+  pthread_mutex_lock(&l->mu);
+  cn__event *ev = l->events_head;
+  l->events_head = l->events_tail = NULL;
+  pthread_mutex_unlock(&l->mu);
+  while (ev) {
+    cn__event *next = ev->next;
+    if (ev->kind == CN__EV_DONE)
+      cn__conn_handler_done(ev->req);
+    else
+      cn__conn_stream_event(ev);
+    ev = next;
+  }
+  if (atomic_load(&l->server->stopping) && !l->stopping) {
+    l->stopping = 1;
+    uv_close((uv_handle_t *)&l->listener, NULL);
+    for (cn__conn *c = l->conns, *n; c; c = n) {
+      n = c->next;
+      cn__conn_shutdown(c);
+    }
+    uv_timer_start(&l->shutdown_timer, on_shutdown_timeout,
+                   l->server->config.limits.shutdown_timeout_ms, 0);
+  }
+  if (l->stopping && !l->nconns && !uv_is_closing((uv_handle_t *)&l->wake)) {
+    uv_close((uv_handle_t *)&l->wake, NULL);
+    uv_close((uv_handle_t *)&l->shutdown_timer, NULL);
+  }
+}
+
+static void *loop_main(void *arg) {
+  cn__loop *l = arg;
+  cn__current_loop = l;
+  uv_run(&l->uv, UV_RUN_DEFAULT);
+  return NULL;
+}
+
+static void close_any(uv_handle_t *h, void *arg) {
+  CN__UNUSED(arg);
+  if (!uv_is_closing(h))
+    uv_close(h, NULL);
+}
+
+static void loop_destroy(cn__loop *l) {
+  uv_walk(&l->uv, close_any, NULL);
+  uv_run(&l->uv, UV_RUN_DEFAULT);
+  uv_loop_close(&l->uv);
+  while (l->free_reqs) {
+    cn_req *r = l->free_reqs;
+    l->free_reqs = r->next_free;
+    cn__free(r);
+  }
+  if (l->statics)
+    cn__static_free(l->statics);
+  pthread_mutex_destroy(&l->mu);
+}
+
+static int loop_init(cn__server *s, cn__loop *l, int index, int fd) {
+  l->server = s;
+  l->index = index;
+  if (uv_loop_init(&l->uv))
+    return CN_ESYS;
+  pthread_mutex_init(&l->mu, NULL);
+  uv_async_init(&l->uv, &l->wake, drain_events);
+  l->wake.data = l;
+  uv_timer_init(&l->uv, &l->shutdown_timer);
+  l->shutdown_timer.data = l;
+  uv_tcp_init(&l->uv, &l->listener);
+  l->listener.data = l;
+  if (uv_tcp_open(&l->listener, fd) ||
+      uv_listen((uv_stream_t *)&l->listener, 4096, cn__conn_on_connection))
+    return CN_ESYS;
+  if (s->app->public_dir &&
+      cn__static_new(&l->statics, s->app->public_dir, NULL))
+    return CN_ECONFIG;
+  return 0;
+}
+
+/* ------------------------------------------------------------ signals */
+
+static void on_signal(uv_signal_t *h, int signum) {
+  CN__UNUSED(signum);
+  cn__server *s = h->data;
+  if (atomic_exchange(&s->stopping, 1)) {
+    _exit(1); /* a second signal: stop now */
+  }
+  for (int i = 0; i < s->nloops; i++)
+    uv_async_send(&s->loops[i].wake);
+  /* The main loop ends once both signal watchers are gone; a second
+   * signal then falls to the default action, as users expect of Ctrl-C. */
+  uv_walk(h->loop, close_any, NULL);
+}
+
+static void raise_fd_limit(void) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
+}
+
+static int resolve(const char *host, struct addrinfo **out) {
+  struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                           .ai_socktype = SOCK_STREAM,
+                           .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+  return getaddrinfo(host, "0", &hints, out) ? CN_ECONFIG : 0;
+}
+
+int cn_serve(cn_app *app, const cn_config *config) {
+  cn__server s = {0};
+  struct addrinfo *ai = NULL;
+  uv_loop_t main_loop;
+  uv_signal_t sigterm, sigint;
+  int rc = 0, nloops_ok = 0, port = config->port;
+
+  s.app = app;
+  s.config = *config;
+  s.nloops = config->io_threads > 0 ? config->io_threads
+                                    : (int)uv_available_parallelism();
+  signal(SIGPIPE, SIG_IGN);
+  raise_fd_limit();
+  setvbuf(stdout, NULL, _IOLBF, 0);
+  if ((rc = resolve(config->hostname, &ai))) {
+    fprintf(stderr, "cairn: cannot resolve hostname '%s'\n",
+            config->hostname);
+    return rc;
+  }
+  if ((rc = cn__pool_init(&s.pool, config->handler_threads)))
+    goto cleanup;
+  s.loops = cn__calloc((size_t)s.nloops, sizeof(cn__loop));
+  if (!s.loops) {
+    rc = CN_ENOMEM;
+    goto cleanup;
+  }
+  for (int i = 0; i < s.nloops; i++) {
+    int fd = open_listener(ai, port);
+    if (fd < 0) {
+      fprintf(stderr, "cairn: cannot listen on %s:%d: %s\n",
+              config->hostname, port, strerror(errno));
+      rc = CN_ESYS;
+      goto cleanup;
+    }
+    if (port == 0)
+      port = bound_port(fd);
+    if ((rc = loop_init(&s, &s.loops[i], i, fd))) {
+      fprintf(stderr, "cairn: cannot start loop %d: %s\n", i,
+              cn_strerror(rc));
+      nloops_ok = i + 1;
+      goto cleanup;
+    }
+    nloops_ok = i + 1;
+  }
+  uv_loop_init(&main_loop);
+  uv_signal_init(&main_loop, &sigterm);
+  uv_signal_init(&main_loop, &sigint);
+  sigterm.data = sigint.data = &s;
+  uv_signal_start(&sigterm, on_signal, SIGTERM);
+  uv_signal_start(&sigint, on_signal, SIGINT);
+  for (int i = 0; i < s.nloops; i++)
+    pthread_create(&s.loops[i].thread, NULL, loop_main, &s.loops[i]);
+  printf("cairn listening on http://%s%s%s:%d\n",
+         strchr(config->hostname, ':') ? "[" : "", config->hostname,
+         strchr(config->hostname, ':') ? "]" : "", port);
+  uv_run(&main_loop, UV_RUN_DEFAULT);
+  for (int i = 0; i < s.nloops; i++)
+    pthread_join(s.loops[i].thread, NULL);
+  uv_walk(&main_loop, close_any, NULL);
+  uv_run(&main_loop, UV_RUN_DEFAULT);
+  uv_loop_close(&main_loop);
+  cn__pool_stop(&s.pool);
+  rc = 0;
+cleanup:
+  for (int i = 0; i < nloops_ok; i++)
+    loop_destroy(&s.loops[i]);
+  cn__free(s.loops);
+  if (ai)
+    freeaddrinfo(ai);
+  return rc;
+}

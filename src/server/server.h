@@ -1,0 +1,264 @@
+/*
+ * server.h: the request's life, from accept to the last byte written.
+ *
+ * Threads. N I/O threads each run a libuv loop with its own SO_REUSEPORT
+ * listener; a connection lives its whole life on the loop that accepted it.
+ * Handlers that may block run on a shared pool of handler threads; a handler
+ * marked nonblocking runs inline on the I/O thread. A request handed to the
+ * pool is owned by the pool thread until it posts a DONE event back to the
+ * connection's loop (mutex-protected queue + uv_async), so the two threads
+ * never touch a request at the same time. Streamed writes from a handler
+ * thread travel the same queue, in order.
+ *
+ * Memory. Each request owns an arena whose first block sits inside the
+ * request struct; requests are recycled through a per-loop free list, so a
+ * keep-alive request that fits the inline block costs no malloc. The head of
+ * a request is copied into its arena before parsing, so nothing a handler
+ * sees points into a read buffer. A connection holds a read buffer only
+ * while it has unparsed bytes: idle connections cost their struct alone.
+ *
+ * Ownership of a cn_req: created by its connection when a head is complete;
+ * freed by the connection after its response's last write callback (or when
+ * the connection closes, once no handler thread holds it).
+ */
+#ifndef CN_SERVER_H
+#define CN_SERVER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <uv.h>
+
+#include "common/common.h"
+#include "http/http.h"
+#include "static/static.h"
+
+typedef struct cn__server cn__server;
+typedef struct cn__loop cn__loop;
+typedef struct cn__conn cn__conn;
+typedef struct cn__route cn__route;
+
+/* ------------------------------------------------------------- routes */
+
+struct cn__route {
+  char *method; /* "GET", or "*" */
+  char *path;
+  cn_handler *handler;
+  cn_route_config config;
+  cn__route *next;
+};
+
+struct cn_app {
+  cn__route *routes; /* few in this issue; the route tree replaces the list */
+  char *public_dir;
+};
+
+/* The route for method + path, HEAD falling back to GET. NULL when none;
+ * *path_exists tells whether another method has the path (for 405). */
+const cn__route *cn__app_find(const cn_app *app, cn_str method, cn_str path,
+                              int *path_exists);
+
+/* --------------------------------------------------------- responses */
+
+typedef struct cn__resp_header {
+  cn_str name;
+  cn_str value;
+} cn__resp_header;
+
+struct cn_res {
+  int status;
+  int finished;      /* send/text/json/error/end was called */
+  int streaming;     /* cn_res_write was called */
+  int head_sent;     /* loop thread: the head is on the wire */
+  int has_type;      /* a Content-Type was set */
+  cn__resp_header *headers;
+  size_t nheaders, cap_headers;
+  cn_str body;
+  cn_req *req;
+};
+
+typedef enum cn__event_kind {
+  CN__EV_CHUNK, /* a streamed write: data follows */
+  CN__EV_END,   /* the stream is over */
+  CN__EV_DONE,  /* the handler returned */
+} cn__event_kind;
+
+/* Handler threads talk to a loop only through these, in FIFO order. A
+ * CHUNK event is malloc'd with its data behind it and freed by its write
+ * callback; the DONE event lives inside its request. */
+typedef struct cn__event {
+  struct cn__event *next;
+  cn__event_kind kind;
+  cn_req *req;
+  size_t len;
+  char *data;
+  uv_write_t wreq;
+  char size_line[24];
+} cn__event;
+
+/* ------------------------------------------------------------ requests */
+
+enum cn__req_where { CN__REQ_LOOP, CN__REQ_POOL };
+
+#define CN__REQ_INLINE 4096
+
+struct cn_req {
+  cn__conn *conn;
+  cn__loop *loop;
+  cn__arena arena;
+  cn__request_line rl;
+  cn_str host;
+  cn__header *headers;
+  size_t nheaders, cap_headers;
+  cn__head_info info;
+  cn__buf body;             /* decoded request body */
+  uint64_t content_length;  /* UINT64_MAX when chunked */
+  size_t body_limit;
+  size_t chunk_ext;         /* chunk-extension bytes so far */
+  int chunked, expect_continue, keep_alive, is_head;
+  int error_status;         /* set by a parser callback to answer with */
+  const char *error_message;
+  const cn__route *route;
+  int path_exists;
+  cn_res res;
+  uint64_t bytes_out;
+  atomic_int aborted;       /* the client went away */
+  enum cn__req_where where;
+  /* Streaming from a handler thread: bytes posted and not yet written. */
+  pthread_mutex_t stream_mu;
+  pthread_cond_t stream_cv;
+  size_t stream_pending;
+  int stream_init;
+  int writes_pending;       /* uv_write requests in flight for this req */
+  int done;                 /* the handler returned / response complete */
+  cn__static_reply sreply;
+  cn__event done_ev;
+  uint64_t start_ns;
+  cn_req *next_free;
+  uv_write_t wreq;
+  _Alignas(16) char inline_mem[CN__REQ_INLINE];
+};
+
+/* -------------------------------------------------------- connections */
+
+enum cn__conn_state {
+  CN__CONN_IDLE,     /* between requests */
+  CN__CONN_HEAD,     /* receiving a head */
+  CN__CONN_BODY,     /* receiving a body */
+  CN__CONN_HANDLING, /* a handler thread has the request */
+  CN__CONN_CLOSING,  /* no more requests; finishing writes */
+  CN__CONN_LINGER,   /* after an error answer: draining input, then close */
+};
+
+struct cn__conn {
+  uv_tcp_t tcp; /* first: the handle's pointer is the connection's */
+  uv_timer_t timer;
+  cn__loop *loop;
+  llhttp_t parser;
+  cn__head_scan scan;
+  cn__buf in;             /* unparsed bytes owned by the connection */
+  enum cn__conn_state state;
+  cn_req *cur;            /* the request being received or handled */
+  uint64_t requests;      /* served on this connection */
+  uint64_t head_deadline, request_deadline;
+  int writes;             /* uv_write requests in flight */
+  int reading;            /* uv_read_start is active */
+  int closing;            /* uv_close has been called */
+  int close_after;        /* close once the current writes complete */
+  int paused;             /* parsing stopped until writes drain */
+  int in_shared;          /* the bytes being parsed are in loop->rbuf */
+  int sending_file;       /* a sendfile is in progress */
+  cn__conn *prev, *next;  /* the loop's list of live connections */
+};
+
+/* ----------------------------------------------------- loops and pool */
+
+
+struct cn__loop {
+  uv_loop_t uv;
+  uv_tcp_t listener;
+  uv_async_t wake;      /* events from handler threads, or stop */
+  uv_timer_t shutdown_timer;
+  pthread_t thread;
+  cn__server *server;
+  int index;
+  pthread_mutex_t mu;
+  cn__event *events_head, *events_tail;
+  cn__conn *conns;      /* live connections */
+  size_t nconns;
+  cn_req *free_reqs;
+  size_t nfree_reqs;
+  cn__static *statics;  /* this loop's view of public/ (no locks) */
+  int stopping;
+  char date[30];
+  uint64_t date_sec;
+  char rbuf[64 * 1024]; /* read buffer shared by the loop's connections */
+};
+
+typedef struct cn__job {
+  struct cn__job *next;
+  cn_req *req;
+} cn__job;
+
+typedef struct cn__pool {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  cn_req *head, *tail; /* queued requests (linked through next_free) */
+  int threads, idle, max;
+  int stop;
+} cn__pool;
+
+struct cn__server {
+  cn_app *app;
+  cn_config config;
+  cn__loop *loops;
+  int nloops;
+  cn__pool pool;
+  atomic_long conns;    /* open connections across loops */
+  atomic_int stopping;
+  int listen_fd_port;
+  char *public_dir;
+};
+
+/* conn.c */
+void cn__conn_on_connection(uv_stream_t *listener, int status);
+void cn__conn_close(cn__conn *c);
+/* The handler returned (pool thread) or the stream advanced: loop thread. */
+void cn__conn_handler_done(cn_req *req);
+void cn__conn_stream_event(cn__event *ev);
+/* Stop accepting more work on c; close it at once when idle. */
+void cn__conn_shutdown(cn__conn *c);
+/* Shut down our side, drain the client's bytes for up to ms, then close. */
+void cn__conn_linger(cn__conn *c, uint64_t ms);
+/* A request's last write completed: go on with the connection. */
+void cn__conn_request_finished(cn__conn *c);
+/* After queueing a response: pause parsing if the client reads slowly. */
+void cn__conn_check_backpressure(cn__conn *c);
+
+/* request.c: life of a cn_req */
+cn_req *cn__req_new(cn__conn *c);
+void cn__req_free(cn_req *req);
+/* Run the route's handler and settle the response (500 if it sent none). */
+void cn__req_run_handler(cn_req *req);
+
+/* respond.c: putting responses on the wire (loop thread) */
+int cn__respond(cn_req *req);
+int cn__respond_error(cn__conn *c, cn_req *req, int status,
+                      const char *message);
+/* Free the request once its handler is done and its writes completed. */
+void cn__req_settle(cn_req *req);
+void cn__loop_date(cn__loop *l, char out[30]);
+
+/* pool.c */
+int cn__pool_init(cn__pool *p, int max_threads);
+void cn__pool_submit(cn__pool *p, cn_req *req);
+void cn__pool_stop(cn__pool *p);
+/* Post an event to the request's loop (any thread). */
+void cn__loop_post(cn__loop *l, cn__event *ev);
+
+/* access log */
+void cn__access_log(cn_req *req, int status);
+
+/* sendfile.c: zero-copy body of a large static file (loop thread). */
+int cn__sendfile_start(cn_req *req);
+
+#endif /* CN_SERVER_H */

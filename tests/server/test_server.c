@@ -1,0 +1,182 @@
+/*
+ * cn-test-server: the server the end-to-end suite drives. Its routes exist
+ * to exercise the core (blocking handlers, echo, streaming, failures); see
+ * tests/e2e for what each is for.
+ *   cn-test-server --public DIR [--config FILE]     (PORT, HOSTNAME apply)
+ */
+#include <cairn.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static atomic_long counter;
+
+static long query_long(cn_req *req, const char *key, long dflt) {
+  cn_str q = cn_req_query(req);
+  size_t kl = strlen(key);
+  for (size_t i = 0; q.ptr && i + kl < q.len; i++)
+    if ((i == 0 || q.ptr[i - 1] == '&') && !memcmp(q.ptr + i, key, kl) &&
+        q.ptr[i + kl] == '=')
+      return strtol(q.ptr + i + kl + 1, NULL, 10);
+  return dflt;
+}
+
+static void sleep_ms(long ms) {
+  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+  nanosleep(&ts, NULL);
+}
+
+static int hello(cn_req *req, cn_res *res) {
+  (void)req;
+  cn_res_header(res, "Content-Type", "application/json");
+  return cn_res_send(res, "{\"message\":\"Hello\"}", 19);
+}
+
+static int do_sleep(cn_req *req, cn_res *res) {
+  long ms = query_long(req, "ms", 100);
+  sleep_ms(ms);
+  return cn_res_text(res, 200, cn_req_printf(req, "slept %ld", ms));
+}
+
+static int fast(cn_req *req, cn_res *res) {
+  (void)req;
+  return cn_res_text(res, 200, "fast");
+}
+
+static int echo(cn_req *req, cn_res *res) {
+  cn_str body = cn_req_body(req);
+  cn_res_header(res, "Content-Type", "application/octet-stream");
+  cn_res_header(res, "x-body-length", cn_req_printf(req, "%zu", body.len));
+  return cn_res_send(res, body.ptr, body.len);
+}
+
+static int small(cn_req *req, cn_res *res) {
+  json_t *j = json_pack("{sI}", "length", (json_int_t)cn_req_body(req).len);
+  int rc = cn_res_json(res, 200, j);
+  json_decref(j);
+  return rc;
+}
+
+static json_t *str_or_null(cn_str s) {
+  return s.ptr ? json_stringn(s.ptr, s.len) : json_null();
+}
+
+static int inspect(cn_req *req, cn_res *res) {
+  json_t *headers = json_array();
+  cn_str n, v;
+  for (size_t i = 0; cn_req_header_at(req, i, &n, &v) == 0; i++)
+    json_array_append_new(headers, json_pack("[s%s%]", n.ptr, n.len, v.ptr,
+                                             v.len));
+  json_t *j = json_pack(
+      "{s:o,s:o,s:o,s:o,s:o,s:I}", "method", str_or_null(cn_req_method(req)),
+      "path", str_or_null(cn_req_path(req)), "query",
+      str_or_null(cn_req_query(req)), "host", str_or_null(cn_req_host(req)),
+      "headers", headers, "body_length", (json_int_t)cn_req_body(req).len);
+  int rc = cn_res_json(res, 200, j);
+  json_decref(j);
+  return rc;
+}
+
+static int stream(cn_req *req, cn_res *res) {
+  (void)req;
+  cn_res_header(res, "Content-Type", "text/plain; charset=utf-8");
+  const char *parts[] = {"one\n", "two\n", "three\n"};
+  for (int i = 0; i < 3; i++) {
+    if (i)
+      sleep_ms(50);
+    int rc = cn_res_write(res, parts[i], strlen(parts[i]));
+    if (rc)
+      return rc;
+  }
+  return cn_res_end(res);
+}
+
+static int crash(cn_req *req, cn_res *res) {
+  (void)req, (void)res;
+  return CN_EIO;
+}
+
+static int noreply(cn_req *req, cn_res *res) {
+  (void)req, (void)res;
+  return 0;
+}
+
+static int count_get(cn_req *req, cn_res *res) {
+  (void)req;
+  json_t *j = json_pack("{sI}", "count", (json_int_t)atomic_load(&counter));
+  int rc = cn_res_json(res, 200, j);
+  json_decref(j);
+  return rc;
+}
+
+static int count_post(cn_req *req, cn_res *res) {
+  (void)req;
+  json_t *j = json_pack("{sI}", "count",
+                        (json_int_t)(atomic_fetch_add(&counter, 1) + 1));
+  int rc = cn_res_json(res, 200, j);
+  json_decref(j);
+  return rc;
+}
+
+static int home(cn_req *req, cn_res *res) {
+  (void)req;
+  cn_res_header(res, "Content-Type", "text/html; charset=utf-8");
+  static const char page[] =
+      "<!doctype html><html><head><title>cairn test</title></head>"
+      "<body><h1>cairn test server</h1></body></html>\n";
+  return cn_res_send(res, page, sizeof page - 1);
+}
+
+int main(int argc, char **argv) {
+  const char *public_dir = NULL, *config_file = NULL;
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--public") && i + 1 < argc)
+      public_dir = argv[++i];
+    else if (!strcmp(argv[i], "--config") && i + 1 < argc)
+      config_file = argv[++i];
+    else {
+      fprintf(stderr, "usage: %s [--public DIR] [--config FILE]\n", argv[0]);
+      return 2;
+    }
+  }
+  cn_config cfg;
+  cn_config_init(&cfg);
+  char err[256];
+  if (config_file && cn_config_load(&cfg, config_file, err, sizeof err)) {
+    fprintf(stderr, "cn-test-server: %s\n", err);
+    return 1;
+  }
+  if (cn_config_env(&cfg)) {
+    fprintf(stderr, "cn-test-server: PORT must be a number from 0 to 65535\n");
+    return 1;
+  }
+  cn_app *app = cn_app_new();
+  const cn_route_config inline_cfg = {.nonblocking = 1};
+  const cn_route_config small_cfg = {.body_limit = 1024};
+  int rc = 0;
+  rc |= cn_app_route(app, "GET", "/api/hello", hello, &inline_cfg);
+  rc |= cn_app_route(app, "GET", "/sleep", do_sleep, NULL);
+  rc |= cn_app_route(app, "GET", "/fast", fast, NULL);
+  rc |= cn_app_route(app, "POST", "/echo", echo, NULL);
+  rc |= cn_app_route(app, "PUT", "/echo", echo, NULL);
+  rc |= cn_app_route(app, "POST", "/api/small", small, &small_cfg);
+  rc |= cn_app_route(app, "GET", "/api/inspect", inspect, NULL);
+  rc |= cn_app_route(app, "POST", "/api/inspect", inspect, NULL);
+  rc |= cn_app_route(app, "GET", "/stream", stream, NULL);
+  rc |= cn_app_route(app, "GET", "/api/crash", crash, NULL);
+  rc |= cn_app_route(app, "GET", "/api/noreply", noreply, NULL);
+  rc |= cn_app_route(app, "GET", "/api/counter", count_get, &inline_cfg);
+  rc |= cn_app_route(app, "POST", "/api/counter", count_post, &inline_cfg);
+  rc |= cn_app_route(app, "GET", "/", home, &inline_cfg);
+  if (public_dir)
+    rc |= cn_app_public_dir(app, public_dir);
+  if (rc) {
+    fprintf(stderr, "cn-test-server: cannot set up routes\n");
+    return 1;
+  }
+  rc = cn_serve(app, &cfg);
+  cn_app_free(app);
+  return rc ? 1 : 0;
+}
