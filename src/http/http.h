@@ -105,6 +105,75 @@ int cn__head_check(const cn__head_info *info, const cn__request_line *rl,
  * an optional :port. 1 when valid. */
 int cn__host_valid(cn_str host);
 
+/* ---------------------------------------------------- request parser */
+
+/* One request as parsed: the head lives in the arena given by whoever
+ * created the message (the request's), the body in its own buffer. */
+typedef struct cn__message {
+  cn__arena *arena;
+  cn__request_line rl;
+  cn__header *headers;
+  size_t nheaders, cap_headers;
+  cn__head_info info;
+  cn_str host;          /* absolute-form authority, else Host */
+  cn__buf body;         /* decoded body; the owner frees it */
+  uint64_t content_length;
+  size_t body_limit;    /* set by on_head; the default otherwise */
+  size_t chunk_ext;
+  int chunked, expect_continue, keep_alive, is_head;
+  int error_status;     /* why parsing stopped, when it did */
+  const char *error_message;
+} cn__message;
+
+typedef struct cn__parser_limits {
+  cn__scan_limits scan;
+  size_t body;            /* default body limit */
+  size_t chunk_ext_bytes;
+} cn__parser_limits;
+
+typedef struct cn__parser_hooks {
+  /* A head is complete: give the message that will hold it (its arena
+   * receives a copy of the head). NULL: out of memory (503). */
+  cn__message *(*new_message)(void *ud);
+  /* The head is parsed and passed the framing rules: decide the body limit
+   * (m->body_limit), or return a status to refuse the request. */
+  int (*on_head)(void *ud, cn__message *m);
+  /* The client asked for 100-continue and the body is acceptable. */
+  void (*on_continue)(void *ud);
+} cn__parser_hooks;
+
+/* A connection's request parser: the scan gate, the request line, llhttp
+ * and the framing rules, fed bytes as they arrive. */
+typedef struct cn__parser {
+  llhttp_t ll;
+  cn__head_scan scan;
+  const cn__parser_limits *lim;
+  const cn__parser_hooks *hooks;
+  void *ud;             /* passed to the hooks */
+  cn__message *msg;     /* the message being received, or NULL */
+  int in_body;
+} cn__parser;
+
+enum {
+  CN__PARSE_MORE = 0,   /* all of the input is used; send more */
+  CN__PARSE_DONE = 1,   /* p->msg is complete; *used bytes were its own */
+};
+
+void cn__parser_init(cn__parser *p, const cn__parser_limits *lim,
+                     const cn__parser_hooks *hooks, void *ud);
+
+/* Feed data[0..len). Bytes not yet known to belong to a head are not
+ * consumed (OUT *used excludes them) so the caller keeps them and feeds them
+ * again with more appended. Returns CN__PARSE_MORE, CN__PARSE_DONE (the
+ * message is p->msg; the caller takes it and the parser is ready for the
+ * next request), or an HTTP status to answer with before closing (p->msg
+ * may be NULL when the head never became a message). */
+int cn__parser_feed(cn__parser *p, const char *data, size_t len,
+                    size_t *used);
+
+/* 1 when a head has started arriving (some bytes are part of a request). */
+int cn__parser_started(const cn__parser *p, size_t pending);
+
 /* --------------------------------------------------------- responses */
 
 /* "HTTP/1.1 200 OK\r\n" for any status 100..999 (unknown ones get a

@@ -26,57 +26,29 @@ static const cn_limits *limits_of(cn__conn *c) {
   return &c->loop->server->config.limits;
 }
 
-/* --------------------------------------------------------- llhttp glue */
+/* ------------------------------------------------------ parser hooks */
 
-static int on_header_field(llhttp_t *p, const char *at, size_t len) {
-  cn_req *req = ((cn__conn *)p->data)->cur;
-  if (req->nheaders && req->headers[req->nheaders - 1].value.ptr == NULL) {
-    req->headers[req->nheaders - 1].name.len += len; /* continued span */
-    return 0;
-  }
-  if (req->nheaders == req->cap_headers) {
-    size_t cap = req->cap_headers ? req->cap_headers * 2 : 16;
-    cn__header *h = cn__arena_alloc(&req->arena, cap * sizeof(*h));
-    if (!h)
-      return -1;
-    if (req->nheaders)
-      memcpy(h, req->headers, req->nheaders * sizeof(*h));
-    req->headers = h;
-    req->cap_headers = cap;
-  }
-  req->headers[req->nheaders].name = cn__str(at, len);
-  req->headers[req->nheaders].value = CN_STR_NULL;
-  req->nheaders++;
+static cn__message *new_message(void *ud) {
+  cn__conn *c = ud;
+  cn_req *req = cn__req_new(c);
+  if (!req)
+    return NULL;
+  c->cur = req;
+  return &req->msg;
+}
+
+static int on_head(void *ud, cn__message *m) {
+  cn__conn *c = ud;
+  cn_req *req = c->cur;
+  req->route = cn__app_find(c->loop->server->app, m->rl.method, m->rl.path,
+                            &req->path_exists);
+  if (req->route && req->route->config.body_limit)
+    m->body_limit = req->route->config.body_limit;
   return 0;
 }
 
-static int on_header_value(llhttp_t *p, const char *at, size_t len) {
-  cn_req *req = ((cn__conn *)p->data)->cur;
-  cn__header *h = &req->headers[req->nheaders - 1];
-  if (h->value.ptr)
-    h->value.len += len;
-  else
-    h->value = cn__str(at, len);
-  return 0;
-}
-
-static int on_header_value_complete(llhttp_t *p) {
-  cn_req *req = ((cn__conn *)p->data)->cur;
-  cn__header *h = &req->headers[req->nheaders - 1];
-  if (!h->value.ptr)
-    h->value = cn__str(h->name.ptr + h->name.len, 0);
-  h->value = cn__str_trim(h->value);
-  cn__head_info_add(&req->info, h->name, h->value);
-  return 0;
-}
-
-static int fail(cn_req *req, int status, const char *message) {
-  req->error_status = status;
-  req->error_message = message;
-  return -1;
-}
-
-static void send_continue(cn__conn *c) {
+static void on_continue(void *ud) {
+  cn__conn *c = ud;
   static const char msg[] = "HTTP/1.1 100 Continue\r\n\r\n";
   uv_buf_t b = uv_buf_init((char *)msg, sizeof msg - 1);
   /* Ahead of any response on this connection, so a try-write suffices;
@@ -85,67 +57,10 @@ static void send_continue(cn__conn *c) {
     c->close_after = 1;
 }
 
-static int on_headers_complete(llhttp_t *p) {
-  cn__conn *c = p->data;
-  cn_req *req = c->cur;
-  int status = cn__head_check(&req->info, &req->rl, &req->chunked,
-                              &req->content_length, &req->expect_continue);
-  if (status)
-    return fail(req, status, NULL);
-  req->host = req->rl.authority.ptr ? req->rl.authority : req->info.host;
-  req->keep_alive = req->rl.minor == 1 ? !req->info.conn_close
-                                       : req->info.conn_keep &&
-                                             !req->info.conn_close;
-  if (req->info.upgrade)
-    req->keep_alive = 0; /* never tunnelled: answer, then close */
-  req->is_head = cn_str_eq(req->rl.method, "HEAD");
-  req->route = cn__app_find(c->loop->server->app, req->rl.method,
-                            req->rl.path, &req->path_exists);
-  req->body_limit = req->route && req->route->config.body_limit
-                        ? req->route->config.body_limit
-                        : limits_of(c)->body;
-  if (!req->chunked && req->content_length > req->body_limit)
-    return fail(req, 413, "Body exceeded the size limit");
-  if (req->expect_continue && (req->chunked || req->content_length))
-    send_continue(c);
-  if (!req->chunked && req->content_length &&
-      cn__buf_reserve(&req->body, (size_t)req->content_length))
-    return fail(req, 500, "out of memory");
-  return 0;
-}
-
-static int on_body(llhttp_t *p, const char *at, size_t len) {
-  cn_req *req = ((cn__conn *)p->data)->cur;
-  if (req->body.len + len > req->body_limit)
-    return fail(req, 413, "Body exceeded the size limit");
-  if (cn__buf_append(&req->body, at, len))
-    return fail(req, 500, "out of memory");
-  return 0;
-}
-
-static int on_chunk_ext(llhttp_t *p, const char *at, size_t len) {
-  cn__conn *c = p->data;
-  cn_req *req = c->cur;
-  req->chunk_ext += len;
-  if (req->chunk_ext > limits_of(c)->chunk_ext_bytes)
-    return fail(req, 413, "Chunk extensions exceeded the size limit");
-  return 0;
-}
-
-static int on_message_complete(llhttp_t *p) {
-  CN__UNUSED(p);
-  return HPE_PAUSED; /* one request at a time: see the file comment */
-}
-
-static const llhttp_settings_t settings = {
-    .on_header_field = on_header_field,
-    .on_header_value = on_header_value,
-    .on_header_value_complete = on_header_value_complete,
-    .on_headers_complete = on_headers_complete,
-    .on_body = on_body,
-    .on_chunk_extension_name = on_chunk_ext,
-    .on_chunk_extension_value = on_chunk_ext,
-    .on_message_complete = on_message_complete,
+static const cn__parser_hooks hooks = {
+    .new_message = new_message,
+    .on_head = on_head,
+    .on_continue = on_continue,
 };
 
 /* ------------------------------------------------------------- timers */
@@ -184,7 +99,7 @@ static int dispatch(cn__conn *c, cn_req *req) {
   c->requests++;
   if (c->requests >= limits_of(c)->keepalive_requests ||
       c->loop->stopping)
-    req->keep_alive = 0;
+    req->msg.keep_alive = 0;
   if (req->route && !req->route->config.nonblocking) {
     c->state = CN__CONN_HANDLING;
     req->where = CN__REQ_POOL;
@@ -195,86 +110,39 @@ static int dispatch(cn__conn *c, cn_req *req) {
     cn__req_run_handler(req);
     req->done = 1;
   }
-  c->state = req->keep_alive ? CN__CONN_IDLE : CN__CONN_CLOSING;
+  c->state = req->msg.keep_alive ? CN__CONN_IDLE : CN__CONN_CLOSING;
   if (cn__respond(req))
     return 0;
   return c->state == CN__CONN_IDLE && !c->paused && !c->sending_file;
 }
 
-/* Scan, copy and parse one head starting at p. OUT: *used. Returns 1 to go
- * on parsing, 0 to stop (need more bytes, handler busy, or closing). */
-static int step_head(cn__conn *c, const char *p, size_t n, size_t *used) {
+/* Parse from p. OUT: *used. Returns 1 to go on parsing, 0 to stop (need
+ * more bytes, a handler has the request, or the connection is closing). */
+static int step(cn__conn *c, const char *p, size_t n, size_t *used) {
   const cn_limits *lim = limits_of(c);
-  cn__scan_limits sl = {lim->request_line, lim->header_bytes,
-                        lim->header_count};
-  size_t head_len = 0, skip = 0;
-  *used = 0;
   if (c->state == CN__CONN_IDLE) {
     uint64_t now = uv_now(&c->loop->uv);
     c->state = CN__CONN_HEAD;
     c->head_deadline = now + lim->header_timeout_ms;
     c->request_deadline = now + lim->request_timeout_ms;
-    cn__head_scan_reset(&c->scan);
   }
-  int rc = cn__head_scan_feed(&c->scan, p, n, &sl, &head_len, &skip);
-  if (rc == CN__SCAN_MORE) {
-    arm(c, c->head_deadline);
+  int rc = cn__parser_feed(&c->parser, p, n, used);
+  if (rc == CN__PARSE_DONE) {
+    c->parser.msg = NULL;
+    return dispatch(c, c->cur);
+  }
+  if (rc == CN__PARSE_MORE) {
+    if (c->parser.in_body) {
+      c->state = CN__CONN_BODY;
+      arm(c, c->request_deadline);
+    } else {
+      arm(c, c->head_deadline);
+    }
     return 0;
   }
-  if (rc != CN__SCAN_DONE) {
-    cn__respond_error(c, NULL, rc, NULL);
-    return 0;
-  }
-  cn_req *req = cn__req_new(c);
-  if (!req) {
-    cn__respond_error(c, NULL, 503, "Server out of memory");
-    return 0;
-  }
-  c->cur = req;
-  *used = head_len;
-  char *head = cn__arena_memdup(&req->arena, p + skip, head_len - skip);
-  if (!head) {
-    cn__respond_error(c, req, 503, "Server out of memory");
-    return 0;
-  }
-  const char *eol = memchr(head, '\r', head_len - skip);
-  rc = cn__request_line_parse(cn__str(head, (size_t)(eol - head)), &req->rl);
-  if (rc) {
-    cn__respond_error(c, req, rc, NULL);
-    return 0;
-  }
-  llhttp_errno_t err = llhttp_execute(&c->parser, head, head_len - skip);
-  if (err == HPE_OK) {
-    c->state = CN__CONN_BODY;
-    return 1;
-  }
-  if (err == HPE_PAUSED || err == HPE_PAUSED_UPGRADE) {
-    llhttp_resume(&c->parser);
-    return dispatch(c, req);
-  }
-  cn__respond_error(c, req, req->error_status ? req->error_status : 400,
-                    req->error_message ? req->error_message
-                                       : llhttp_get_error_reason(&c->parser));
-  return 0;
-}
-
-static int step_body(cn__conn *c, const char *p, size_t n, size_t *used) {
-  cn_req *req = c->cur;
-  llhttp_errno_t err = llhttp_execute(&c->parser, p, n);
-  if (err == HPE_OK) {
-    *used = n;
-    arm(c, c->request_deadline);
-    return 0;
-  }
-  if (err == HPE_PAUSED || err == HPE_PAUSED_UPGRADE) {
-    *used = (size_t)(llhttp_get_error_pos(&c->parser) - p);
-    llhttp_resume(&c->parser);
-    return dispatch(c, req);
-  }
-  *used = n;
-  cn__respond_error(c, req, req->error_status ? req->error_status : 400,
-                    req->error_message ? req->error_message
-                                       : llhttp_get_error_reason(&c->parser));
+  cn__message *m = c->parser.msg;
+  c->parser.msg = NULL;
+  cn__respond_error(c, c->cur, rc, m ? m->error_message : NULL);
   return 0;
 }
 
@@ -289,9 +157,7 @@ static void conn_feed(cn__conn *c, const char *base, size_t len) {
   size_t off = 0;
   while (off < len && can_parse(c)) {
     size_t used = 0;
-    int more = c->state == CN__CONN_BODY
-                   ? step_body(c, base + off, len - off, &used)
-                   : step_head(c, base + off, len - off, &used);
+    int more = step(c, base + off, len - off, &used);
     off += used;
     if (!more)
       break;
@@ -410,7 +276,7 @@ void cn__conn_handler_done(cn_req *req) {
     cn__req_settle(req);
     return;
   }
-  c->state = req->keep_alive && !c->close_after ? CN__CONN_IDLE
+  c->state = req->msg.keep_alive && !c->close_after ? CN__CONN_IDLE
                                                 : CN__CONN_CLOSING;
   if (cn__respond(req))
     return;
@@ -497,7 +363,7 @@ void cn__conn_shutdown(cn__conn *c) {
   }
   c->close_after = c->close_after ? c->close_after : 1;
   if (c->cur)
-    c->cur->keep_alive = 0;
+    c->cur->msg.keep_alive = 0;
 }
 
 void cn__conn_on_connection(uv_stream_t *listener, int status) {
@@ -522,8 +388,7 @@ void cn__conn_on_connection(uv_stream_t *listener, int status) {
     return;
   }
   uv_tcp_nodelay(&c->tcp, 1);
-  llhttp_init(&c->parser, HTTP_REQUEST, &settings);
-  c->parser.data = c;
+  cn__parser_init(&c->parser, &l->server->parser_limits, &hooks, c);
   if ((uint64_t)open > l->server->config.limits.max_connections ||
       l->stopping) {
     cn__respond_error(c, NULL, 503, "Too many connections");

@@ -26,6 +26,7 @@ cn_req *cn__req_new(cn__conn *c) {
   /* Clear the bookkeeping, not the 4 KiB inline arena. */
   memset(req, 0, offsetof(cn_req, inline_mem));
   cn__arena_init(&req->arena, req->inline_mem, sizeof req->inline_mem);
+  req->msg.arena = &req->arena;
   req->conn = c;
   req->loop = l;
   req->res.status = 200;
@@ -45,7 +46,7 @@ void cn__req_free(cn_req *req) {
     pthread_mutex_destroy(&req->stream_mu);
     pthread_cond_destroy(&req->stream_cv);
   }
-  cn__buf_free(&req->body);
+  cn__buf_free(&req->msg.body);
   cn__arena_reset(&req->arena);
   if (l->nfree_reqs < MAX_FREE_REQS && !l->stopping) {
     req->next_free = l->free_reqs;
@@ -75,33 +76,34 @@ void cn__req_run_handler(cn_req *req) {
 
 /* ----------------------------------------------------------- request */
 
-cn_str cn_req_method(const cn_req *req) { return req->rl.method; }
-cn_str cn_req_path(const cn_req *req) { return req->rl.path; }
-cn_str cn_req_query(const cn_req *req) { return req->rl.query; }
-cn_str cn_req_host(const cn_req *req) { return req->host; }
+cn_str cn_req_method(const cn_req *req) { return req->msg.rl.method; }
+cn_str cn_req_path(const cn_req *req) { return req->msg.rl.path; }
+cn_str cn_req_query(const cn_req *req) { return req->msg.rl.query; }
+cn_str cn_req_host(const cn_req *req) { return req->msg.host; }
 cn_res *cn_req_res(cn_req *req) { return &req->res; }
 int cn_req_aborted(const cn_req *req) {
   return atomic_load(&((cn_req *)req)->aborted);
 }
 
 cn_str cn_req_body(const cn_req *req) {
-  return req->body.ptr ? cn__str(req->body.ptr, req->body.len) : CN_STR("");
+  const cn__buf *b = &req->msg.body;
+  return b->ptr ? cn__str(b->ptr, b->len) : CN_STR("");
 }
 
 cn_str cn_req_header(const cn_req *req, const char *name) {
   cn_str n = cn__cstr(name);
-  for (size_t i = 0; i < req->nheaders; i++)
-    if (cn__str_ieq2(req->headers[i].name, n))
-      return req->headers[i].value;
+  for (size_t i = 0; i < req->msg.nheaders; i++)
+    if (cn__str_ieq2(req->msg.headers[i].name, n))
+      return req->msg.headers[i].value;
   return CN_STR_NULL;
 }
 
 int cn_req_header_at(const cn_req *req, size_t i, cn_str *name,
                      cn_str *value) {
-  if (i >= req->nheaders)
+  if (i >= req->msg.nheaders)
     return CN_ENOENT;
-  *name = req->headers[i].name;
-  *value = req->headers[i].value;
+  *name = req->msg.headers[i].name;
+  *value = req->msg.headers[i].value;
   return 0;
 }
 
@@ -247,7 +249,7 @@ int cn_res_json(cn_res *res, int status, const json_t *json) {
 
 int cn_res_error(cn_res *res, int status, const char *message) {
   cn_req *req = res->req;
-  int json = cn__wants_json(req->rl.path, cn_req_header(req, "accept"));
+  int json = cn__wants_json(req->msg.rl.path, cn_req_header(req, "accept"));
   size_t len = 0;
   char *body = cn__error_body(&req->arena, json, status, message, &len);
   if (!body)

@@ -64,9 +64,9 @@ static cn_str build_head(cn_req *req, int framing, uint64_t body_len,
                    (unsigned long long)body_len);
   else if (framing == 1)
     put(&w, "Transfer-Encoding: chunked\r\n", 28);
-  if (!req->keep_alive)
+  if (!req->msg.keep_alive)
     put(&w, "Connection: close\r\n", 19);
-  else if (req->rl.minor == 0)
+  else if (req->msg.rl.minor == 0)
     put(&w, "Connection: keep-alive\r\n", 24);
   put(&w, "\r\n", 2);
   return cn__str(w.start, (size_t)(w.p - w.start));
@@ -129,11 +129,11 @@ static int no_body_status(int s) {
 static void settle_unrouted(cn_req *req) {
   cn__loop *l = req->loop;
   cn_res *res = &req->res;
-  int get = cn_str_eq(req->rl.method, "GET") || req->is_head;
+  int get = cn_str_eq(req->msg.rl.method, "GET") || req->msg.is_head;
   if (l->statics && (get || !req->path_exists)) {
     cn__static_req sr = {
-        .method = req->rl.method,
-        .path = req->rl.path,
+        .method = req->msg.rl.method,
+        .path = req->msg.rl.path,
         .if_none_match = cn_req_header(req, "if-none-match"),
         .if_modified_since = cn_req_header(req, "if-modified-since"),
         .range = cn_req_header(req, "range"),
@@ -194,7 +194,7 @@ int cn__respond(cn_req *req) {
   uv_buf_t bufs[2];
   unsigned n = 0;
   bufs[n++] = uv_buf_init((char *)head.ptr, (unsigned)head.len);
-  int send_body = !req->is_head && framing == 0 && len;
+  int send_body = !req->msg.is_head && framing == 0 && len;
   if (send_body && sr->status && sr->body)
     bufs[n++] = uv_buf_init((char *)sr->body, (unsigned)len);
   else if (send_body && !sr->status)
@@ -235,7 +235,7 @@ int cn__respond_error(cn__conn *c, cn_req *req, int status,
   c->cur = NULL;
   c->state = CN__CONN_CLOSING;
   c->close_after = c->close_after ? c->close_after : 1;
-  req->keep_alive = 0;
+  req->msg.keep_alive = 0;
   req->route = NULL;
   req->sreply.status = 0;
   cn_res *res = &req->res;
@@ -277,10 +277,10 @@ static int stream_head(cn_req *req) {
   if (res->head_sent)
     return 0;
   res->head_sent = 1;
-  int framing = req->rl.minor == 1 ? 1 : 2;
+  int framing = req->msg.rl.minor == 1 ? 1 : 2;
   if (framing == 2)
-    req->keep_alive = 0;
-  if (no_body_status(res->status) || req->is_head)
+    req->msg.keep_alive = 0;
+  if (no_body_status(res->status) || req->msg.is_head)
     framing = 3;
   cn_str head = build_head(req, framing, 0, CN_STR_NULL);
   if (!head.ptr)
@@ -302,12 +302,12 @@ static int stream_head(cn_req *req) {
 void cn__conn_stream_event(cn__event *ev) {
   cn_req *req = ev->req;
   cn__conn *c = req->conn;
-  int chunked = req->rl.minor == 1;
+  int chunked = req->msg.rl.minor == 1;
   if (!c || c->closing || stream_head(req)) {
     atomic_store(&req->aborted, 1);
     goto drop;
   }
-  if (req->is_head || no_body_status(req->res.status))
+  if (req->msg.is_head || no_body_status(req->res.status))
     goto drop;
   uv_buf_t bufs[3];
   unsigned n = 0;
@@ -346,10 +346,10 @@ void cn__access_log(cn_req *req, int status) {
   if (!s->config.access_log)
     return;
   double ms = (double)(uv_hrtime() - req->start_ns) / 1e6;
-  const char *m = req->rl.method.ptr ? req->rl.method.ptr : "-";
-  int ml = req->rl.method.ptr ? (int)req->rl.method.len : 1;
-  const char *p = req->rl.path.ptr ? req->rl.path.ptr : "-";
-  int pl = req->rl.path.ptr ? (int)CN__MIN(req->rl.path.len, 2048) : 1;
+  const char *m = req->msg.rl.method.ptr ? req->msg.rl.method.ptr : "-";
+  int ml = req->msg.rl.method.ptr ? (int)req->msg.rl.method.len : 1;
+  const char *p = req->msg.rl.path.ptr ? req->msg.rl.path.ptr : "-";
+  int pl = req->msg.rl.path.ptr ? (int)CN__MIN(req->msg.rl.path.len, 2048) : 1;
   printf("%.*s %.*s %d %llu %.2fms\n", ml, m, pl, p, status,
          (unsigned long long)req->bytes_out, ms);
 }

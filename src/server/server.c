@@ -180,6 +180,12 @@ int cn_serve(cn_app *app, const cn_config *config) {
 
   s.app = app;
   s.config = *config;
+  s.parser_limits = (cn__parser_limits){
+      .scan = {config->limits.request_line, config->limits.header_bytes,
+               config->limits.header_count},
+      .body = config->limits.body,
+      .chunk_ext_bytes = config->limits.chunk_ext_bytes,
+  };
   s.nloops = config->io_threads > 0 ? config->io_threads
                                     : (int)uv_available_parallelism();
   signal(SIGPIPE, SIG_IGN);

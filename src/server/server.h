@@ -105,18 +105,7 @@ struct cn_req {
   cn__conn *conn;
   cn__loop *loop;
   cn__arena arena;
-  cn__request_line rl;
-  cn_str host;
-  cn__header *headers;
-  size_t nheaders, cap_headers;
-  cn__head_info info;
-  cn__buf body;             /* decoded request body */
-  uint64_t content_length;  /* UINT64_MAX when chunked */
-  size_t body_limit;
-  size_t chunk_ext;         /* chunk-extension bytes so far */
-  int chunked, expect_continue, keep_alive, is_head;
-  int error_status;         /* set by a parser callback to answer with */
-  const char *error_message;
+  cn__message msg;          /* head, headers and body as parsed */
   const cn__route *route;
   int path_exists;
   cn_res res;
@@ -153,8 +142,7 @@ struct cn__conn {
   uv_tcp_t tcp; /* first: the handle's pointer is the connection's */
   uv_timer_t timer;
   cn__loop *loop;
-  llhttp_t parser;
-  cn__head_scan scan;
+  cn__parser parser;
   cn__buf in;             /* unparsed bytes owned by the connection */
   enum cn__conn_state state;
   cn_req *cur;            /* the request being received or handled */
@@ -213,6 +201,7 @@ struct cn__server {
   cn__loop *loops;
   int nloops;
   cn__pool pool;
+  cn__parser_limits parser_limits;
   atomic_long conns;    /* open connections across loops */
   atomic_int stopping;
   int listen_fd_port;
