@@ -8,7 +8,7 @@ PREFIX ?= /usr/local
 JOBS ?= $(shell nproc)
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build run test bench fuzz install clean
+.PHONY: all deps build build-asan build-fuzz run test bench fuzz install clean
 
 all: build
 
@@ -44,7 +44,7 @@ fuzz: build-fuzz
 	@fuzz/run.sh $(FUZZ_SECONDS)
 
 install: build
-	@cmake --install build --prefix $(PREFIX) $(if $(DESTDIR),,) >/dev/null
+	@DESTDIR=$(DESTDIR) cmake --install build --prefix $(PREFIX) >/dev/null
 	@echo "installed into $(DESTDIR)$(PREFIX)"
 
 clean:
