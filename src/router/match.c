@@ -115,7 +115,8 @@ static int is_dot_segment(cn_str s) {
 
 /* Split path (which starts with '/' and has no trailing slash unless it is
  * "/") into decoded segments. 0, CN_ENOENT (empty or dot segment, after
- * every escape was still checked), CN_EPARSE, CN_ENOMEM. */
+ * every escape was still checked), CN_EPARSE (a bad escape or a NUL byte),
+ * CN_ENOMEM. */
 static int split(cn_str path, seg *inline_segs, cn__arena *arena, seg **out,
                  size_t *nsegs) {
   size_t n = 0;
@@ -123,8 +124,11 @@ static int split(cn_str path, seg *inline_segs, cn__arena *arena, seg **out,
   *nsegs = 0;
   if (path.len == 1)
     return 0;
-  for (size_t i = 0; i < path.len; i++)
+  for (size_t i = 0; i < path.len; i++) {
+    if (path.ptr[i] == '\0')
+      return CN_EPARSE; /* C code downstream would cut the value there */
     n += path.ptr[i] == '/';
+  }
   seg *segs = inline_segs;
   if (n > SEGS_INLINE && !(segs = cn__arena_alloc(arena, n * sizeof(*segs))))
     return CN_ENOMEM;

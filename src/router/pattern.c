@@ -256,10 +256,14 @@ static const struct {
   const char *file;
   cn__route_kind kind;
 } app_files[] = {
-    {"page.html", CN__ROUTE_PAGE},       {"page.c", CN__ROUTE_PAGE_LOADER},
-    {"route.c", CN__ROUTE_HANDLER},      {"layout.html", CN__ROUTE_LAYOUT},
-    {"layout.c", CN__ROUTE_LAYOUT_LOADER}, {"loading.html", CN__ROUTE_LOADING},
-    {"error.html", CN__ROUTE_ERROR},     {"not-found.html", CN__ROUTE_NOT_FOUND},
+    {"page.html", CN__ROUTE_PAGE},
+    {"page.c", CN__ROUTE_PAGE_LOADER},
+    {"route.c", CN__ROUTE_HANDLER},
+    {"layout.html", CN__ROUTE_LAYOUT},
+    {"layout.c", CN__ROUTE_LAYOUT_LOADER},
+    {"loading.html", CN__ROUTE_LOADING},
+    {"error.html", CN__ROUTE_ERROR},
+    {"not-found.html", CN__ROUTE_NOT_FOUND},
 };
 
 static int eq(cn_str s, const char *lit) {

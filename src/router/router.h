@@ -109,8 +109,9 @@ void cn__router_free(cn__router *r);
  * from, used in messages; may be NULL) are copied; data is borrowed and
  * handed back by cn__router_match. Checks the pattern alone (see the top of
  * this file); conflicts with other routes are found by cn__router_finish.
- * Returns 0; CN_EINVAL / CN_ETOOBIG with "<source_file>: <Next.js sentence>"
- * in err (the route is not added); CN_ESTATE after finish; CN_ENOMEM. */
+ * Returns 0 (err ""); CN_EINVAL / CN_ETOOBIG with "<source_file>: <Next.js
+ * sentence>" in err (the route is not added); CN_ESTATE after finish;
+ * CN_ENOMEM. */
 int cn__router_add(cn__router *r, const char *pattern, const char *source_file,
                    void *data, char *err, size_t errlen);
 
@@ -122,9 +123,11 @@ int cn__router_add(cn__router *r, const char *pattern, const char *source_file,
  * page file found: ...", "Conflicting route and page at ...", ...). A route
  * that conflicts with one accepted before it (in that canonical order) is
  * left out of the tree; the others are matched normally.
- * Returns 0; the code of the first conflict (CN_EEXIST for the same URL
- * twice, CN_EINVAL otherwise); CN_ESTATE when already finished; CN_ENOMEM
- * (the router then stays unfinished and finish may be called again). */
+ * Returns 0 (err ""); the code of the first conflict (CN_EEXIST for the
+ * same URL twice, CN_EINVAL otherwise); CN_ESTATE when already finished;
+ * CN_ENOMEM (the router then stays unfinished; finish may be called again).
+ * The canonical order also decides which route of a conflicting pair is
+ * kept, and which name comes first in "('a' !== 'b')". */
 int cn__router_finish(cn__router *r, char *err, size_t errlen);
 
 /* One bound param of a match. name is the router's (NUL-terminated, lives as
@@ -159,9 +162,11 @@ typedef struct cn__route_match {
  * comes from arena; nothing is allocated when no param is bound and no
  * segment needed decoding (and the path has at most 32 segments).
  * Returns 0; CN_ENOENT when no route matches; CN_EPARSE when the path has a
- * malformed escape, an escape decoding to NUL, or escapes that are not valid
- * UTF-8 (decodeURIComponent would throw: the server answers 400), checked
- * before matching; CN_ESTATE before finish; CN_ENOMEM from the arena. */
+ * malformed escape or escapes that are not valid UTF-8 (decodeURIComponent
+ * would throw), or a NUL byte, raw or as %00 (C code would cut a value
+ * there): the server answers 400; checked on the whole path before matching.
+ * CN_ESTATE before finish; CN_ENOMEM from the arena. Raw (unescaped) bytes
+ * above 0x7F are passed through unchecked. */
 int cn__router_match(const cn__router *r, cn_str raw_path, cn__arena *arena,
                      cn__route_match *m);
 

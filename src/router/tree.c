@@ -54,6 +54,7 @@ int cn__router_add(cn__router *r, const char *pattern, const char *source_file,
   cn__route *rt = NULL;
   size_t n, len;
   int rc;
+  cn__route_errf(err, errlen, "%s", "");
   if (!r || !pattern) {
     cn__route_errf(err, errlen, "no router or no pattern");
     return CN_EINVAL;
@@ -342,6 +343,7 @@ int cn__router_finish(cn__router *r, char *err, size_t errlen) {
   cn__route **order = NULL;
   cn__buf msgs = {0};
   int rc = 0, first = 0;
+  cn__route_errf(err, errlen, "%s", "");
   if (!r)
     return CN_EINVAL;
   if (r->finished) {
