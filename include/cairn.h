@@ -173,13 +173,47 @@ CN_EXTERN int cn_res_end(cn_res *res);
 typedef int cn_handler(cn_req *req, cn_res *res);
 
 typedef struct cn_route_config {
-  /* Largest request body accepted, in bytes; 0 means the server default
-   * (1 MiB). Decided from Content-Length before the body is read, and
-   * counted while a chunked body arrives: over it -> 413. */
-  size_t body_limit;
+  /* Largest request body accepted: "1mb", "500kb", "1024" (bytes; k, m, g
+   * are powers of 1024, as Next.js's sizeLimit reads them). NULL: the
+   * server default (1 MiB). Decided from Content-Length before the body is
+   * read, and counted while a chunked body arrives: over it -> 413. A value
+   * that does not parse makes registering the route fail (CN_EINVAL). */
+  const char *body_limit;
   /* The handler never blocks: run it on the I/O thread (fastest path). */
   int nonblocking;
+  /* Leave the body unparsed (webhook signature checks read it raw). */
+  int raw_body;
+  /* Warn when a response body exceeds this size ("4mb" when NULL); "off"
+   * turns the warning off (Next.js's responseLimit: false). */
+  const char *response_limit;
+  /* Answer 504 when the handler has not responded after this many
+   * milliseconds (0: the server's handler_timeout_ms). The handler thread
+   * is not killed: its late response is dropped. */
+  uint64_t max_duration_ms;
 } cn_route_config;
+
+/* A file-system route: what app/.../route.c (one handler per method) or
+ * pages/api/....c (`handler` for every method) declares with CN_ROUTE:
+ *
+ *     static int get_user(cn_req *req, cn_res *res) { ... }
+ *     CN_ROUTE(.GET = get_user, .POST = create_user,
+ *              .config = {.body_limit = "500kb"});
+ *
+ * A method left NULL answers 405 with an Allow header; HEAD falls back to
+ * GET without the body; OPTIONS, when NULL, answers 204 with Allow. */
+typedef struct cn_route_def {
+  cn_handler *GET, *HEAD, *POST, *PUT, *PATCH, *DELETE, *OPTIONS;
+  cn_handler *handler; /* pages/api: every method */
+  cn_route_config config;
+} cn_route_def;
+
+/* The build defines CN_ROUTE_SYMBOL per file so that every route file of an
+ * app can be linked into one binary; `cairn dev` loads each file alone. */
+#ifndef CN_ROUTE_SYMBOL
+#define CN_ROUTE_SYMBOL cn_route
+#endif
+#define CN_ROUTE(...)                                                          \
+  CN_EXTERN const cn_route_def CN_ROUTE_SYMBOL = {__VA_ARGS__}
 
 typedef struct cn_app cn_app;
 

@@ -44,6 +44,21 @@ int cn_app_route(cn_app *app, const char *method, const char *path,
   r->handler = handler;
   if (config)
     r->config = *config;
+  r->response_limit = 4u << 20;
+  if ((r->config.body_limit &&
+       (cn__parse_size(r->config.body_limit, &r->body_limit) ||
+        !r->body_limit)) ||
+      (r->config.response_limit && strcmp(r->config.response_limit, "off") &&
+       cn__parse_size(r->config.response_limit, &r->response_limit))) {
+    cn__free(r->method);
+    cn__free(r->path);
+    cn__free(r);
+    return CN_EINVAL;
+  }
+  if (r->config.response_limit && !strcmp(r->config.response_limit, "off"))
+    r->response_limit = SIZE_MAX;
+  /* The strings belong to the caller; only the parsed values are kept. */
+  r->config.body_limit = r->config.response_limit = NULL;
   /* Append, so the first route added for a pair is found first. */
   cn__route **tail = &app->routes;
   while (*tail)

@@ -42,8 +42,8 @@ static int on_head(void *ud, cn__message *m) {
   cn_req *req = c->cur;
   req->route = cn__app_find(c->loop->server->app, m->rl.method, m->rl.path,
                             &req->path_exists);
-  if (req->route && req->route->config.body_limit)
-    m->body_limit = req->route->config.body_limit;
+  if (req->route && req->route->body_limit)
+    m->body_limit = req->route->body_limit;
   return 0;
 }
 

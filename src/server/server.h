@@ -44,6 +44,8 @@ struct cn__route {
   char *path;
   cn_handler *handler;
   cn_route_config config;
+  size_t body_limit;     /* config.body_limit parsed; 0: server default */
+  size_t response_limit; /* parsed; SIZE_MAX: never warn */
   cn__route *next;
 };
 

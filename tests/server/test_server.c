@@ -154,7 +154,7 @@ int main(int argc, char **argv) {
   }
   cn_app *app = cn_app_new();
   const cn_route_config inline_cfg = {.nonblocking = 1};
-  const cn_route_config small_cfg = {.body_limit = 1024};
+  const cn_route_config small_cfg = {.body_limit = "1kb"};
   int rc = 0;
   rc |= cn_app_route(app, "GET", "/api/hello", hello, &inline_cfg);
   rc |= cn_app_route(app, "GET", "/sleep", do_sleep, NULL);
