@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/random.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -49,6 +50,7 @@ struct cn__static {
   size_t nbuckets, count;
   lru files, neg;
   size_t file_bytes;
+  uint64_t seed;
   uint64_t hits, misses, syscalls;
 };
 
@@ -97,6 +99,8 @@ int cn__static_new(cn__static **out, const char *root_dir,
     st->o.revalidate_ms = 1000;
   if (!st->o.max_negative)
     st->o.max_negative = 4096;
+  if (getrandom(&st->seed, sizeof st->seed, GRND_NONBLOCK) != sizeof st->seed)
+    st->seed = (uint64_t)(uintptr_t)st ^ cn__now_ms(); /* weaker, never fatal */
   /* Probe once: a kernel before 5.6, or a seccomp filter, says ENOSYS. */
   struct open_how how = {.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
                          .resolve = RESOLVE_BENEATH};
@@ -153,11 +157,23 @@ void cn__static_get_stats(const cn__static *st, cn__static_stats *out) {
 
 /* ---------------------------------------------------------- the map */
 
-static uint64_t hash_name(const char *s, size_t n) {
-  uint64_t h = 0xcbf29ce484222325u; /* FNV-1a: short keys, no setup */
-  for (size_t i = 0; i < n; i++)
-    h = (h ^ (unsigned char)s[i]) * 0x100000001b3u;
-  return h;
+/* Eight bytes per step, keyed by a per-instance random seed: names come from
+ * clients and unknown ones are remembered, so chains must not be steerable. */
+static uint64_t hash_name(uint64_t seed, const char *s, size_t n) {
+  const uint64_t k = 0x9fb21c651e98df25u;
+  uint64_t h = seed ^ (n * k);
+  for (; n >= 8; s += 8, n -= 8) {
+    uint64_t w;
+    memcpy(&w, s, 8);
+    h = (h ^ w) * k;
+    h ^= h >> 29;
+  }
+  uint64_t w = 0;
+  memcpy(&w, s, n);
+  h = (h ^ w) * k;
+  h ^= h >> 32;
+  h *= k;
+  return h ^ (h >> 29);
 }
 
 static lru *list_of(cn__static *st, const cn__static_file *e) {
@@ -530,8 +546,10 @@ int cn__static_lookup(cn__static *st, const cn__static_req *rq,
   }
   if (len == 0 || rel[len - 1] == '/')
     return 0; /* a directory by its shape: never listed */
-  uint64_t h = hash_name(rel, len);
-  found f = {.kind = KIND_ABSENT, .fd = -1};
+  uint64_t h = hash_name(st->seed, rel, len);
+  found f; /* no initialiser: a struct stat is not worth zeroing per hit */
+  f.e = NULL;
+  f.fd = -1;
   cn__static_file *e = map_find(st, h, rel, len);
   if (e && !still_valid(st, e, rq->now_ms)) {
     map_remove(st, e);
