@@ -122,6 +122,72 @@ CN_EXTERN char *cn_req_strndup(cn_req *req, const char *s, size_t len);
 CN_EXTERN char *cn_req_printf(cn_req *req, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* Params of a dynamic route ([id], [...slug], [[...slug]]), percent-decoded
+ * per segment (an encoded '/' stays inside its value). cn_req_param gives
+ * the first value (ptr NULL when absent: an optional catch-all that matched
+ * nothing is absent); cn_req_param_all gives them all, OUT: *values, and
+ * returns how many (a catch-all is always an array). */
+CN_EXTERN cn_str cn_req_param(const cn_req *req, const char *name);
+CN_EXTERN size_t cn_req_param_all(const cn_req *req, const char *name,
+                                  const cn_str **values);
+
+/* The query string, decoded ('+' and %20 are spaces). As Next.js's
+ * req.query, a route param wins over a query key of the same name
+ * (/post/abc?pid=1 gives pid = "abc"). A request whose query has a bad
+ * escape was answered 400 before any handler ran. */
+CN_EXTERN cn_str cn_req_query_get(const cn_req *req, const char *key);
+CN_EXTERN size_t cn_req_query_all(const cn_req *req, const char *key,
+                                  const cn_str **values);
+
+/* A cookie of the request (RFC 6265: quotes stripped, the first of a
+ * repeated name wins, malformed pairs skipped). Not percent-decoded. */
+CN_EXTERN cn_str cn_req_cookie(const cn_req *req, const char *name);
+
+/* The client's address ("127.0.0.1", "::1"); the first X-Forwarded-For
+ * entry instead when the server's trust_proxy option is on. */
+CN_EXTERN cn_str cn_req_ip(const cn_req *req);
+
+/* The body, parsed by Content-Type before the handler runs (unless the
+ * route asked for raw_body): a malformed body was answered 400 (JSON with
+ * the parser's line and column), an oversize one 413. */
+typedef enum cn_body_kind {
+  CN_BODY_NONE,      /* no body */
+  CN_BODY_JSON,      /* application/json: cn_req_json (an empty body is {}) */
+  CN_BODY_FORM,      /* x-www-form-urlencoded: cn_req_form */
+  CN_BODY_MULTIPART, /* multipart/form-data: cn_req_form, cn_req_file */
+  CN_BODY_TEXT,      /* text/plain: cn_req_body */
+  CN_BODY_RAW,       /* anything else, or raw_body: cn_req_body */
+} cn_body_kind;
+
+CN_EXTERN cn_body_kind cn_req_body_kind(const cn_req *req);
+/* Borrowed; lives as long as the request. NULL unless the body is JSON. */
+CN_EXTERN json_t *cn_req_json(const cn_req *req);
+/* A form field (urlencoded or multipart), first value / all values. */
+CN_EXTERN cn_str cn_req_form(const cn_req *req, const char *name);
+CN_EXTERN size_t cn_req_form_all(const cn_req *req, const char *name,
+                                 const cn_str **values);
+
+/* An uploaded file: streamed to a temporary file while it arrived, removed
+ * after the response. */
+typedef struct cn_file {
+  cn_str field;
+  cn_str filename;
+  cn_str content_type;
+  const char *path; /* the temporary file, readable until the response */
+  uint64_t size;
+} cn_file;
+/* The first file of a field, NULL when none. */
+CN_EXTERN const cn_file *cn_req_file(const cn_req *req, const char *field);
+/* All files, OUT: *files; returns how many. */
+CN_EXTERN size_t cn_req_files(const cn_req *req, const cn_file **files);
+
+/* Middleware only: add a request header that the handler will see
+ * (replacing the client's of the same name), and route the request as if
+ * it were for path (the client's URL does not change). */
+CN_EXTERN int cn_req_set_header(cn_req *req, const char *name,
+                                const char *value);
+CN_EXTERN int cn_req_rewrite(cn_req *req, const char *path);
+
 /* The response that belongs to the request (one per request). */
 CN_EXTERN cn_res *cn_req_res(cn_req *req);
 
@@ -154,6 +220,34 @@ CN_EXTERN int cn_res_json(cn_res *res, int status, const json_t *json);
  * {"error": message, "status": n} for API paths (/api/...) or clients that
  * accept application/json, a short HTML page otherwise. */
 CN_EXTERN int cn_res_error(cn_res *res, int status, const char *message);
+
+/* Finish with a redirect: status 0 means 307 (Next.js's default); any
+ * 3xx is accepted, anything else is CN_EINVAL. The location must not
+ * contain CR, LF or NUL. */
+CN_EXTERN int cn_res_redirect(cn_res *res, int status, const char *location);
+
+typedef struct cn_cookie_opts {
+  const char *path;      /* NULL: no Path attribute */
+  const char *domain;
+  int64_t max_age;       /* seconds; used when has_max_age */
+  int has_max_age;
+  int64_t expires;       /* epoch seconds; 0: none */
+  int http_only;
+  int secure;
+  const char *same_site; /* "Strict", "Lax", "None" or NULL */
+} cn_cookie_opts;
+
+/* Add a Set-Cookie header. The name must be a token and the value cookie
+ * octets (RFC 6265): anything else is CN_EHEADER and nothing is set. opts
+ * may be NULL. Delete sets an empty value that expired in 1970. */
+CN_EXTERN int cn_res_cookie(cn_res *res, const char *name, const char *value,
+                            const cn_cookie_opts *opts);
+CN_EXTERN int cn_res_cookie_delete(cn_res *res, const char *name,
+                                   const cn_cookie_opts *opts);
+
+/* Finish with the contents of a file (Content-Type from its extension
+ * unless set), sent with sendfile. CN_ENOENT when it cannot be opened. */
+CN_EXTERN int cn_res_send_file(cn_res *res, const char *path);
 
 /* Streamed responses (chunked framing on HTTP/1.1, close-delimited on 1.0).
  * The first write sends the head. A write copies the bytes and may block the
@@ -215,6 +309,27 @@ typedef struct cn_route_def {
 #define CN_ROUTE(...)                                                          \
   CN_EXTERN const cn_route_def CN_ROUTE_SYMBOL = {__VA_ARGS__}
 
+/* middleware.c at the app root declares one, with CN_MIDDLEWARE. It runs
+ * before routing for every path its matcher accepts (all paths when the
+ * matcher is empty). Patterns are path-to-regexp style: "/about",
+ * "/api/:path*", "/blog/:slug?", "/docs/:rest+", and regular-expression
+ * groups such as "/((?!api|_cairn|favicon.ico).*)" (PCRE2).
+ *
+ * The handler continues by returning 0 without responding (after adding
+ * request headers with cn_req_set_header, response headers with
+ * cn_res_header, or a rewrite with cn_req_rewrite), or answers directly
+ * (cn_res_redirect, cn_res_json...). Headers whose names start with
+ * "x-cairn-" are removed from every request before middleware runs: a
+ * client can never forge the server's own decisions. */
+typedef struct cn_middleware_def {
+  cn_handler *handler;
+  const char *matcher[32];
+  int nonblocking; /* it never blocks: may run on the I/O thread */
+} cn_middleware_def;
+
+#define CN_MIDDLEWARE(...)                                                     \
+  CN_EXTERN const cn_middleware_def cn_middleware = {__VA_ARGS__}
+
 typedef struct cn_app cn_app;
 
 /* A new, empty application; NULL when out of memory. Free with cn_app_free
@@ -228,6 +343,19 @@ CN_EXTERN void cn_app_free(cn_app *app);
  * path has a HEAD route of its own. CN_EEXIST when the pair is taken. */
 CN_EXTERN int cn_app_route(cn_app *app, const char *method, const char *path,
                            cn_handler *handler, const cn_route_config *config);
+
+/* Add a file-system route: pattern as the router reads it ("/api/users/[id]",
+ * "/docs/[[...slug]]"), source the file it came from (for error messages),
+ * def its handlers (not copied: it must outlive the app). Conflicts with
+ * routes already added are CN_EEXIST or CN_EINVAL with a message in err
+ * worded as Next.js words it. */
+CN_EXTERN int cn_app_add(cn_app *app, const char *pattern, const char *source,
+                         const cn_route_def *def, char *err, size_t errlen);
+
+/* Install the app's middleware (not copied). CN_EINVAL with a message in
+ * err when a matcher pattern does not compile. */
+CN_EXTERN int cn_app_middleware(cn_app *app, const cn_middleware_def *def,
+                                char *err, size_t errlen);
 
 /* Serve the files under dir at their exact paths (dir's own path is kept). */
 CN_EXTERN int cn_app_public_dir(cn_app *app, const char *dir);
@@ -256,6 +384,8 @@ typedef struct cn_config {
   int handler_threads;  /* handler pool ceiling; 0 = 256 */
   int access_log;       /* one line per request on stdout (1) */
   int dev;              /* development: error bodies carry details (0) */
+  int trust_proxy;      /* believe X-Forwarded-For / -Host (0) */
+  uint64_t handler_timeout_ms; /* default max_duration of a route; 0: none */
   cn_limits limits;
 } cn_config;
 

@@ -1,70 +1,180 @@
 /*
- * The programmatic route table: method + exact path -> handler. The
- * file-system router compiles onto this API; its tree replaces the list.
+ * The application's routes: endpoints in the route tree, one per URL
+ * pattern, each with a handler slot per method. File-system routes
+ * (cn_app_add) and programmatic ones (cn_app_route) land in the same tree,
+ * so precedence and conflicts are the router's, whatever their origin.
  */
 #include <strings.h>
 
 #include "server.h"
 
-cn_app *cn_app_new(void) { return cn__calloc(1, sizeof(cn_app)); }
+static const char *const method_names[CN__METHODS] = {
+    "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"};
+
+int cn__method_index(cn_str m) {
+  for (int i = 0; i < CN__METHODS; i++)
+    if (cn_str_eq(m, method_names[i]))
+      return i;
+  return -1;
+}
+
+cn_app *cn_app_new(void) {
+  cn_app *app = cn__calloc(1, sizeof(cn_app));
+  if (!app)
+    return NULL;
+  app->router = cn__router_new();
+  if (!app->router) {
+    cn__free(app);
+    return NULL;
+  }
+  return app;
+}
 
 void cn_app_free(cn_app *app) {
   if (!app)
     return;
-  for (cn__route *r = app->routes, *n; r; r = n) {
-    n = r->next;
-    cn__free(r->method);
-    cn__free(r->path);
-    cn__free(r);
+  for (cn__endpoint *e = app->endpoints, *n; e; e = n) {
+    n = e->next;
+    cn__free(e->pattern);
+    cn__free(e->allow);
+    cn__free(e);
   }
+  cn__router_free(app->router);
+  cn__middleware_free(app->mw);
   cn__free(app->public_dir);
   cn__free(app);
+}
+
+/* Parse a route's configuration into the slot. CN_EINVAL on a bad size. */
+static int slot_set(cn__route *slot, cn_handler *fn,
+                    const cn_route_config *config) {
+  cn__route r = {.handler = fn, .response_limit = 4u << 20};
+  if (config)
+    r.config = *config;
+  if (r.config.body_limit && (cn__parse_size(r.config.body_limit,
+                                             &r.body_limit) ||
+                              !r.body_limit))
+    return CN_EINVAL;
+  if (r.config.response_limit) {
+    if (!strcmp(r.config.response_limit, "off"))
+      r.response_limit = SIZE_MAX;
+    else if (cn__parse_size(r.config.response_limit, &r.response_limit))
+      return CN_EINVAL;
+  }
+  /* The strings belong to the caller; only the parsed values are kept. */
+  r.config.body_limit = r.config.response_limit = NULL;
+  *slot = r;
+  return 0;
+}
+
+/* "Allow: GET, HEAD, OPTIONS, POST": sorted, HEAD with GET, OPTIONS always
+ * (RFC 9110 requires it on a 405; Next.js leaves it out). */
+static int endpoint_allow(cn__endpoint *e) {
+  static const char *const sorted[] = {"DELETE", "GET",   "HEAD", "OPTIONS",
+                                       "PATCH",  "POST",  "PUT"};
+  static const int idx[] = {CN__M_DELETE, CN__M_GET,  CN__M_HEAD,
+                            CN__M_OPTIONS, CN__M_PATCH, CN__M_POST,
+                            CN__M_PUT};
+  char buf[96] = "";
+  for (size_t i = 0; i < CN__ARRAY_LEN(sorted); i++) {
+    int on = e->slots[idx[i]].handler || e->slots[CN__M_ANY].handler ||
+             idx[i] == CN__M_OPTIONS ||
+             (idx[i] == CN__M_HEAD && e->slots[CN__M_GET].handler);
+    if (!on)
+      continue;
+    if (buf[0])
+      strcat(buf, ", ");
+    strcat(buf, sorted[i]);
+  }
+  char *a = cn__strdup(buf);
+  if (!a)
+    return CN_ENOMEM;
+  cn__free(e->allow);
+  e->allow = a;
+  return 0;
+}
+
+static cn__endpoint *endpoint_find(cn_app *app, const char *pattern) {
+  for (cn__endpoint *e = app->endpoints; e; e = e->next)
+    if (!strcmp(e->pattern, pattern))
+      return e;
+  return NULL;
+}
+
+static int endpoint_new(cn_app *app, const char *pattern, const char *source,
+                        cn__endpoint **out, char *err, size_t errlen) {
+  cn__endpoint *e = cn__calloc(1, sizeof(*e));
+  if (!e || !(e->pattern = cn__strdup(pattern))) {
+    cn__free(e);
+    return CN_ENOMEM;
+  }
+  int rc = cn__router_add(app->router, pattern, source, e, err, errlen);
+  if (rc) {
+    cn__free(e->pattern);
+    cn__free(e);
+    return rc;
+  }
+  e->dynamic = strchr(pattern, '[') != NULL;
+  e->next = app->endpoints;
+  app->endpoints = e;
+  app->finished = 0;
+  *out = e;
+  return 0;
 }
 
 int cn_app_route(cn_app *app, const char *method, const char *path,
                  cn_handler *handler, const cn_route_config *config) {
   if (!app || !method || !path || path[0] != '/' || !handler)
     return CN_EINVAL;
-  if (strcmp(method, "*") && !cn__header_name_valid(method, strlen(method)))
+  int m = strcmp(method, "*") ? cn__method_index(cn__cstr(method))
+                              : CN__M_ANY;
+  if (m < 0)
     return CN_EINVAL;
-  for (cn__route *r = app->routes; r; r = r->next)
-    if (!strcmp(r->method, method) && !strcmp(r->path, path))
-      return CN_EEXIST;
-  cn__route *r = cn__calloc(1, sizeof(*r));
-  if (!r)
-    return CN_ENOMEM;
-  r->method = cn__strdup(method);
-  r->path = cn__strdup(path);
-  if (!r->method || !r->path) {
-    cn__free(r->method);
-    cn__free(r->path);
-    cn__free(r);
-    return CN_ENOMEM;
+  cn__endpoint *e = endpoint_find(app, path);
+  if (e && e->slots[m].handler)
+    return CN_EEXIST;
+  cn__route slot;
+  int rc = slot_set(&slot, handler, config);
+  if (rc)
+    return rc;
+  if (!e && (rc = endpoint_new(app, path, NULL, &e, NULL, 0)))
+    return rc;
+  e->slots[m] = slot;
+  return endpoint_allow(e);
+}
+
+int cn_app_add(cn_app *app, const char *pattern, const char *source,
+               const cn_route_def *def, char *err, size_t errlen) {
+  if (!app || !pattern || !def)
+    return CN_EINVAL;
+  cn_handler *fns[CN__METHODS + 1] = {def->GET,   def->HEAD,   def->POST,
+                                      def->PUT,   def->PATCH,  def->DELETE,
+                                      def->OPTIONS, def->handler};
+  cn__route slots[CN__METHODS + 1] = {0};
+  int any = 0;
+  for (int i = 0; i <= CN__METHODS; i++) {
+    if (!fns[i])
+      continue;
+    any = 1;
+    if (slot_set(&slots[i], fns[i], &def->config)) {
+      if (err)
+        snprintf(err, errlen, "%s: invalid body_limit or response_limit",
+                 source ? source : pattern);
+      return CN_EINVAL;
+    }
   }
-  r->handler = handler;
-  if (config)
-    r->config = *config;
-  r->response_limit = 4u << 20;
-  if ((r->config.body_limit &&
-       (cn__parse_size(r->config.body_limit, &r->body_limit) ||
-        !r->body_limit)) ||
-      (r->config.response_limit && strcmp(r->config.response_limit, "off") &&
-       cn__parse_size(r->config.response_limit, &r->response_limit))) {
-    cn__free(r->method);
-    cn__free(r->path);
-    cn__free(r);
+  if (!any) {
+    if (err)
+      snprintf(err, errlen, "%s: the route declares no handler",
+               source ? source : pattern);
     return CN_EINVAL;
   }
-  if (r->config.response_limit && !strcmp(r->config.response_limit, "off"))
-    r->response_limit = SIZE_MAX;
-  /* The strings belong to the caller; only the parsed values are kept. */
-  r->config.body_limit = r->config.response_limit = NULL;
-  /* Append, so the first route added for a pair is found first. */
-  cn__route **tail = &app->routes;
-  while (*tail)
-    tail = &(*tail)->next;
-  *tail = r;
-  return 0;
+  cn__endpoint *e;
+  int rc = endpoint_new(app, pattern, source, &e, err, errlen);
+  if (rc)
+    return rc;
+  memcpy(e->slots, slots, sizeof slots);
+  return endpoint_allow(e);
 }
 
 int cn_app_public_dir(cn_app *app, const char *dir) {
@@ -76,21 +186,35 @@ int cn_app_public_dir(cn_app *app, const char *dir) {
   return 0;
 }
 
-const cn__route *cn__app_find(const cn_app *app, cn_str method, cn_str path,
-                              int *path_exists) {
-  const cn__route *get = NULL, *any = NULL;
-  int head = cn_str_eq(method, "HEAD");
-  *path_exists = 0;
-  for (const cn__route *r = app->routes; r; r = r->next) {
-    if (strlen(r->path) != path.len || memcmp(r->path, path.ptr, path.len))
-      continue;
-    *path_exists = 1;
-    if (cn_str_eq(method, r->method))
-      return r;
-    if (head && !strcmp(r->method, "GET"))
-      get = r;
-    if (!strcmp(r->method, "*"))
-      any = any ? any : r;
-  }
-  return get ? get : any;
+int cn__app_finish(cn_app *app, char *err, size_t errlen) {
+  if (app->finished)
+    return 0;
+  int rc = cn__router_finish(app->router, err, errlen);
+  if (!rc)
+    app->finished = 1;
+  return rc;
+}
+
+int cn__app_match(const cn_app *app, cn_str method, cn_str path,
+                  cn__arena *arena, cn__hit *hit) {
+  memset(hit, 0, sizeof(*hit));
+  int rc = cn__router_match(app->router, path, arena, &hit->match);
+  if (hit->match.trailing_slash)
+    return 308;
+  if (rc == CN_EPARSE)
+    return 400;
+  if (rc)
+    return rc == CN_ENOENT ? 404 : 500;
+  cn__endpoint *e = hit->match.data;
+  hit->endpoint = e;
+  int m = cn__method_index(method);
+  if (m >= 0 && e->slots[m].handler)
+    hit->route = &e->slots[m];
+  else if (m == CN__M_HEAD && e->slots[CN__M_GET].handler)
+    hit->route = &e->slots[CN__M_GET];
+  else if (e->slots[CN__M_ANY].handler)
+    hit->route = &e->slots[CN__M_ANY];
+  else
+    return m == CN__M_OPTIONS ? 204 : 405;
+  return 0;
 }

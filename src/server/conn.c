@@ -12,6 +12,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <strings.h>
 
 #include "server.h"
 
@@ -37,13 +38,27 @@ static cn__message *new_message(void *ud) {
   return &req->msg;
 }
 
+/* x-cairn-* headers carry the server's own decisions: a client may never
+ * send them (Next.js's CVE-2025-29927 was a forged middleware header). */
+static void strip_internal_headers(cn__message *m) {
+  size_t k = 0;
+  for (size_t i = 0; i < m->nheaders; i++) {
+    cn_str n = m->headers[i].name;
+    if (n.len >= 8 && !strncasecmp(n.ptr, "x-cairn-", 8))
+      continue;
+    m->headers[k++] = m->headers[i];
+  }
+  m->nheaders = k;
+}
+
 static int on_head(void *ud, cn__message *m) {
   cn__conn *c = ud;
   cn_req *req = c->cur;
-  req->route = cn__app_find(c->loop->server->app, m->rl.method, m->rl.path,
-                            &req->path_exists);
-  if (req->route && req->route->body_limit)
-    m->body_limit = req->route->body_limit;
+  strip_internal_headers(m);
+  req->decision = cn__app_match(c->loop->server->app, m->rl.method,
+                                m->rl.path, &req->arena, &req->hit);
+  if (req->hit.route && req->hit.route->body_limit)
+    m->body_limit = req->hit.route->body_limit;
   return 0;
 }
 
@@ -92,28 +107,71 @@ static void arm(cn__conn *c, uint64_t deadline_ms) {
 
 /* ---------------------------------------------------------- dispatch */
 
-/* A complete request: answer it inline, or hand it to a handler thread.
- * Returns 1 when parsing may go on with the next pipelined request. */
+/* ---------------------------------------------------------- running */
+
+static int route_phase(cn__conn *c, cn_req *req);
+
+/* The request's run finished (its handler returned, here or on a handler
+ * thread): go on to routing after middleware, or answer. Returns 1 when
+ * parsing may go on with the next pipelined request. */
+static int after_run(cn__conn *c, cn_req *req) {
+  cn_res *res = &req->res;
+  if (req->phase == CN__PHASE_MW && !res->finished && !res->streaming)
+    return route_phase(c, req);
+  c->state = req->msg.keep_alive && !c->close_after ? CN__CONN_IDLE
+                                                    : CN__CONN_CLOSING;
+  if (cn__respond(req))
+    return 0;
+  return c->state == CN__CONN_IDLE && !c->paused && !c->sending_file;
+}
+
+static int run(cn__conn *c, cn_req *req, int on_loop) {
+  if (!on_loop) {
+    c->state = CN__CONN_HANDLING;
+    req->where = CN__REQ_POOL;
+    cn__pool_submit(&c->loop->server->pool, req);
+    return 0;
+  }
+  req->where = CN__REQ_LOOP;
+  cn__req_run_handler(req);
+  return after_run(c, req);
+}
+
+/* Public files come before dynamic routes, as in Next.js; 1 when one
+ * answers this request. */
+static int try_static(cn__conn *c, cn_req *req) {
+  if (!c->loop->statics || !(cn_str_eq(req->msg.rl.method, "GET") ||
+                             req->msg.is_head))
+    return 0;
+  return cn__respond_static_lookup(req) == 0 && req->sreply.status != 0;
+}
+
+static int route_phase(cn__conn *c, cn_req *req) {
+  req->phase = CN__PHASE_ROUTE;
+  if (req->rewrite.ptr)
+    req->decision = cn__app_match(c->loop->server->app, req->msg.rl.method,
+                                  req->rewrite, &req->arena, &req->hit);
+  const cn__route *r = req->decision ? NULL : req->hit.route;
+  if (r && req->hit.endpoint->dynamic && try_static(c, req))
+    r = NULL;
+  if (!r)
+    return after_run(c, req); /* routing itself answers */
+  return run(c, req, r->config.nonblocking);
+}
+
+/* A complete request. Returns 1 when parsing may go on. */
 static int dispatch(cn__conn *c, cn_req *req) {
   uv_timer_stop(&c->timer);
   c->requests++;
   if (c->requests >= limits_of(c)->keepalive_requests ||
       c->loop->stopping)
     req->msg.keep_alive = 0;
-  if (req->route && !req->route->config.nonblocking) {
-    c->state = CN__CONN_HANDLING;
-    req->where = CN__REQ_POOL;
-    cn__pool_submit(&c->loop->server->pool, req);
-    return 0;
+  const cn__middleware *mw = c->loop->server->app->mw;
+  if (mw && cn__middleware_matches(mw, req->msg.rl.path)) {
+    req->phase = CN__PHASE_MW;
+    return run(c, req, cn__middleware_nonblocking(mw));
   }
-  if (req->route) {
-    cn__req_run_handler(req);
-    req->done = 1;
-  }
-  c->state = req->msg.keep_alive ? CN__CONN_IDLE : CN__CONN_CLOSING;
-  if (cn__respond(req))
-    return 0;
-  return c->state == CN__CONN_IDLE && !c->paused && !c->sending_file;
+  return route_phase(c, req);
 }
 
 /* Parse from p. OUT: *used. Returns 1 to go on parsing, 0 to stop (need
@@ -271,16 +329,12 @@ void cn__conn_check_backpressure(cn__conn *c) {
 
 void cn__conn_handler_done(cn_req *req) {
   cn__conn *c = req->conn;
-  req->done = 1;
   if (!c) { /* the connection is gone; only the request is left */
+    req->done = 1;
     cn__req_settle(req);
     return;
   }
-  c->state = req->msg.keep_alive && !c->close_after ? CN__CONN_IDLE
-                                                : CN__CONN_CLOSING;
-  if (cn__respond(req))
-    return;
-  if (c->state == CN__CONN_IDLE)
+  if (after_run(c, req))
     conn_resume(c);
 }
 

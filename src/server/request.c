@@ -2,9 +2,13 @@
  * The cn_req / cn_res API that handlers use, and the request's own life
  * (allocation from the loop's free list, release in one place).
  */
+#include <fcntl.h>
 #include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "server.h"
+#include "static/static_int.h"
 
 #define MAX_FREE_REQS 64
 
@@ -59,16 +63,24 @@ void cn__req_free(cn_req *req) {
 
 void cn__req_run_handler(cn_req *req) {
   cn_res *res = &req->res;
-  int rc = req->route->handler(req, res);
+  cn__server *s = req->loop->server;
+  int mw = req->phase == CN__PHASE_MW;
+  cn_handler *fn = mw ? cn__middleware_handler(s->app->mw)
+                      : req->hit.route->handler;
+  if (!mw && cn__req_prepare(req))
+    return; /* the body or query was refused: res holds the 400/415 */
+  int rc = fn(req, res);
   if (res->finished || res->streaming) {
     if (res->streaming && !res->finished)
       cn_res_end(res);
     return;
   }
-  cn__server *s = req->loop->server;
+  if (mw && !rc)
+    return; /* go on to routing */
   char msg[160];
   if (rc && s->config.dev)
-    snprintf(msg, sizeof msg, "The handler failed: %s", cn_strerror(rc));
+    snprintf(msg, sizeof msg, "The %s failed: %s",
+             mw ? "middleware" : "handler", cn_strerror(rc));
   cn_res_error(res, 500,
                rc ? (s->config.dev ? msg : "Internal Server Error")
                   : "The handler returned without responding");
@@ -319,4 +331,168 @@ int cn_res_end(cn_res *res) {
   }
   res->finished = 1;
   return post_stream(res, CN__EV_END, NULL, 0);
+}
+
+/* ------------------------------------------------------------- params */
+
+static const cn__route_param *find_param(const cn_req *req, const char *n) {
+  const cn__route_match *m = &req->hit.match;
+  for (size_t i = 0; i < m->nparams; i++)
+    if (cn_str_eq(m->params[i].name, n))
+      return &m->params[i];
+  return NULL;
+}
+
+cn_str cn_req_param(const cn_req *req, const char *name) {
+  const cn__route_param *p = find_param(req, name);
+  return p && p->nvalues ? p->values[0] : CN_STR_NULL;
+}
+
+size_t cn_req_param_all(const cn_req *req, const char *name,
+                        const cn_str **values) {
+  const cn__route_param *p = find_param(req, name);
+  *values = p ? p->values : NULL;
+  return p ? p->nvalues : 0;
+}
+
+int cn_req_set_header(cn_req *req, const char *name, const char *value) {
+  cn_str n = cn__cstr(name), v = cn__cstr(value);
+  if (!name || !value || !cn__header_name_valid(n.ptr, n.len) ||
+      !cn__header_value_valid(v.ptr, v.len))
+    return CN_EHEADER;
+  cn__message *m = &req->msg;
+  char *nc = cn__arena_memdup(&req->arena, n.ptr, n.len);
+  char *vc = cn__arena_memdup(&req->arena, v.ptr, v.len);
+  if (!nc || !vc)
+    return CN_ENOMEM;
+  size_t k = 0;
+  for (size_t i = 0; i < m->nheaders; i++)
+    if (!cn__str_ieq2(m->headers[i].name, n))
+      m->headers[k++] = m->headers[i];
+  m->nheaders = k;
+  if (m->nheaders == m->cap_headers) {
+    size_t cap = m->cap_headers ? m->cap_headers * 2 : 8;
+    cn__header *h = cn__arena_alloc(&req->arena, cap * sizeof(*h));
+    if (!h)
+      return CN_ENOMEM;
+    if (m->nheaders)
+      memcpy(h, m->headers, m->nheaders * sizeof(*h));
+    m->headers = h;
+    m->cap_headers = cap;
+  }
+  m->headers[m->nheaders].name = cn__str(nc, n.len);
+  m->headers[m->nheaders].value = cn__str(vc, v.len);
+  m->nheaders++;
+  return 0;
+}
+
+int cn_req_rewrite(cn_req *req, const char *path) {
+  if (req->phase != CN__PHASE_MW)
+    return CN_ESTATE;
+  if (!path || path[0] != '/' || !cn__header_value_valid(path, strlen(path)))
+    return CN_EINVAL;
+  char *p = cn__arena_memdup(&req->arena, path, strlen(path));
+  if (!p)
+    return CN_ENOMEM;
+  /* Routing sees the path without its query, as for a request line. */
+  char *q = strchr(p, '?');
+  req->rewrite = cn__str(p, q ? (size_t)(q - p) : strlen(p));
+  return 0;
+}
+
+/* ------------------------------------------------------ more responses */
+
+int cn_res_redirect(cn_res *res, int status, const char *location) {
+  if (!status)
+    status = 307;
+  if (status < 300 || status > 399 || !location)
+    return CN_EINVAL;
+  int rc = cn_res_header(res, "Location", location);
+  if (rc)
+    return rc;
+  return cn_res_text(res, status, location);
+}
+
+/* RFC 6265 cookie-octet: no CTLs, whitespace, DQUOTE, comma, semicolon or
+ * backslash. */
+static int cookie_value_ok(const char *v) {
+  for (; *v; v++) {
+    unsigned char c = (unsigned char)*v;
+    if (c <= 0x20 || c >= 0x7f || c == '"' || c == ',' || c == ';' ||
+        c == '\\')
+      return 0;
+  }
+  return 1;
+}
+
+static int attr_ok(const char *v) {
+  return !v || (cn__header_value_valid(v, strlen(v)) && !strchr(v, ';'));
+}
+
+int cn_res_cookie(cn_res *res, const char *name, const char *value,
+                  const cn_cookie_opts *o) {
+  if (!name || !value || !cn__header_name_valid(name, strlen(name)) ||
+      !cookie_value_ok(value))
+    return CN_EHEADER;
+  cn_cookie_opts none = {0};
+  if (!o)
+    o = &none;
+  if (!attr_ok(o->path) || !attr_ok(o->domain) || !attr_ok(o->same_site))
+    return CN_EHEADER;
+  cn__buf b = {0};
+  int rc = cn__buf_appendf(&b, "%s=%s", name, value);
+  if (!rc && o->path)
+    rc = cn__buf_appendf(&b, "; Path=%s", o->path);
+  if (!rc && o->domain)
+    rc = cn__buf_appendf(&b, "; Domain=%s", o->domain);
+  if (!rc && o->has_max_age)
+    rc = cn__buf_appendf(&b, "; Max-Age=%lld", (long long)o->max_age);
+  if (!rc && o->expires) {
+    char d[30];
+    cn__http_date(o->expires, d);
+    rc = cn__buf_appendf(&b, "; Expires=%s", d);
+  }
+  if (!rc && o->http_only)
+    rc = cn__buf_appendf(&b, "; HttpOnly");
+  if (!rc && o->secure)
+    rc = cn__buf_appendf(&b, "; Secure");
+  if (!rc && o->same_site)
+    rc = cn__buf_appendf(&b, "; SameSite=%s", o->same_site);
+  if (!rc)
+    rc = cn_res_header_add(res, "Set-Cookie", b.ptr);
+  cn__buf_free(&b);
+  return rc;
+}
+
+int cn_res_cookie_delete(cn_res *res, const char *name,
+                         const cn_cookie_opts *opts) {
+  cn_cookie_opts o = opts ? *opts : (cn_cookie_opts){0};
+  o.expires = 1; /* Thu, 01 Jan 1970 00:00:01 GMT */
+  o.has_max_age = 1;
+  o.max_age = 0;
+  return cn_res_cookie(res, name, "", &o);
+}
+
+int cn_res_send_file(cn_res *res, const char *path) {
+  if (res->finished || res->streaming)
+    return CN_ESTATE;
+  cn_req *req = res->req;
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  struct stat st;
+  if (fd < 0)
+    return CN_ENOENT;
+  if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+    close(fd);
+    return CN_ENOENT;
+  }
+  if (!res->has_type)
+    cn_res_header(res, "Content-Type",
+                  cn__static_content_type(path, strlen(path)));
+  req->sreply.fd = fd;
+  req->sreply.offset = 0;
+  req->sreply.body_len = (uint64_t)st.st_size;
+  req->sreply.status = res->status;
+  req->sreply.headers = CN_STR_NULL;
+  res->finished = 1;
+  return 0;
 }

@@ -125,45 +125,77 @@ static int no_body_status(int s) {
   return (s >= 100 && s < 200) || s == 204 || s == 304;
 }
 
-/* Fill res from the public/ folder, or with a 404/405. */
-static void settle_unrouted(cn_req *req) {
+int cn__respond_static_lookup(cn_req *req) {
+  cn__loop *l = req->loop;
+  cn__static_req sr = {
+      .method = req->msg.rl.method,
+      .path = req->msg.rl.path,
+      .if_none_match = cn_req_header(req, "if-none-match"),
+      .if_modified_since = cn_req_header(req, "if-modified-since"),
+      .range = cn_req_header(req, "range"),
+      .if_range = cn_req_header(req, "if-range"),
+      .now_ms = uv_now(&l->uv),
+  };
+  int rc = cn__static_lookup(l->statics, &sr, &req->arena, &req->sreply);
+  if (rc) {
+    req->sreply.status = 0;
+    req->sreply.fd = -1;
+  }
+  return rc;
+}
+
+/* Answer what routing decided when no handler ran: a public/ file, a
+ * redirect, 204/405 with Allow, 400, 404. */
+static void settle_routing(cn_req *req) {
   cn__loop *l = req->loop;
   cn_res *res = &req->res;
-  int get = cn_str_eq(req->msg.rl.method, "GET") || req->msg.is_head;
-  if (l->statics && (get || !req->path_exists)) {
-    cn__static_req sr = {
-        .method = req->msg.rl.method,
-        .path = req->msg.rl.path,
-        .if_none_match = cn_req_header(req, "if-none-match"),
-        .if_modified_since = cn_req_header(req, "if-modified-since"),
-        .range = cn_req_header(req, "range"),
-        .if_range = cn_req_header(req, "if-range"),
-        .now_ms = uv_now(&l->uv),
-    };
-    int rc = cn__static_lookup(l->statics, &sr, &req->arena, &req->sreply);
+  cn__static_reply *sr = &req->sreply;
+  int d = req->decision;
+  if (!sr->status && d == 404 && l->statics) {
+    int rc = cn__respond_static_lookup(req);
     if (rc) {
-      req->sreply.status = 0;
-      req->sreply.fd = -1;
       cn_res_error(res, rc == CN_ENOMEM ? 503 : 500, NULL);
       return;
     }
-    if (req->sreply.status >= 400 && req->sreply.status != 416 &&
-        req->sreply.status != 405) {
-      int st = req->sreply.status;
-      req->sreply.status = 0;
-      cn_res_error(res, st, NULL);
-      return;
-    }
-    if (req->sreply.status) {
-      res->status = req->sreply.status;
-      res->finished = 1;
-      return;
-    }
   }
-  if (req->path_exists)
+  if (sr->status >= 400 && sr->status != 416 && sr->status != 405) {
+    d = sr->status; /* a refused path: our own error body */
+    sr->status = 0;
+  }
+  if (sr->status) {
+    res->status = sr->status;
+    res->finished = 1;
+    return;
+  }
+  const char *allow = req->hit.endpoint ? req->hit.endpoint->allow : NULL;
+  switch (d) {
+  case 308: {
+    cn_str p = req->hit.match.path, q = req->msg.rl.query;
+    char *loc = cn_req_printf(req, "%.*s%s%.*s", (int)p.len, p.ptr,
+                              q.ptr ? "?" : "", q.ptr ? (int)q.len : 0,
+                              q.ptr ? q.ptr : "");
+    if (!loc || cn_res_redirect(res, 308, loc))
+      cn_res_error(res, 500, NULL);
+    return;
+  }
+  case 204:
+    cn_res_header(res, "Allow", allow);
+    cn_res_status(res, 204);
+    cn_res_send(res, "", 0);
+    return;
+  case 405:
+    cn_res_header(res, "Allow", allow);
     cn_res_error(res, 405, "Method Not Allowed");
-  else
+    return;
+  case 400:
+    cn_res_error(res, 400, "Malformed percent-encoding in the path");
+    return;
+  case 404:
     cn_res_error(res, 404, "This page could not be found.");
+    return;
+  default:
+    cn_res_error(res, d >= 400 ? d : 500, NULL);
+  }
 }
 
 int cn__respond(cn_req *req) {
@@ -178,8 +210,9 @@ int cn__respond(cn_req *req) {
     cn__req_settle(req);
     return 0;
   }
-  if (!req->route)
-    settle_unrouted(req);
+  if (!res->finished && (req->decision || req->sreply.status ||
+                         req->phase == CN__PHASE_MW))
+    settle_routing(req);
   else if (!res->finished)
     cn_res_error(res, 500, "The handler returned without responding");
   int framing = no_body_status(res->status) ? 3 : 0;
@@ -236,7 +269,7 @@ int cn__respond_error(cn__conn *c, cn_req *req, int status,
   c->state = CN__CONN_CLOSING;
   c->close_after = c->close_after ? c->close_after : 1;
   req->msg.keep_alive = 0;
-  req->route = NULL;
+  req->decision = 0;
   req->sreply.status = 0;
   cn_res *res = &req->res;
   res->nheaders = 0;

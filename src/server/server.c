@@ -188,6 +188,11 @@ int cn_serve(cn_app *app, const cn_config *config) {
   };
   s.nloops = config->io_threads > 0 ? config->io_threads
                                     : (int)uv_available_parallelism();
+  char err[2048];
+  if (cn__app_finish(app, err, sizeof err)) {
+    fprintf(stderr, "cairn: route conflicts:\n%s\n", err);
+    return CN_ECONFIG;
+  }
   signal(SIGPIPE, SIG_IGN);
   raise_fd_limit();
   setvbuf(stdout, NULL, _IOLBF, 0);

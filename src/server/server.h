@@ -30,6 +30,7 @@
 
 #include "common/common.h"
 #include "http/http.h"
+#include "router/router.h"
 #include "static/static.h"
 
 typedef struct cn__server cn__server;
@@ -39,25 +40,60 @@ typedef struct cn__route cn__route;
 
 /* ------------------------------------------------------------- routes */
 
-struct cn__route {
-  char *method; /* "GET", or "*" */
-  char *path;
-  cn_handler *handler;
-  cn_route_config config;
-  size_t body_limit;     /* config.body_limit parsed; 0: server default */
-  size_t response_limit; /* parsed; SIZE_MAX: never warn */
-  cn__route *next;
+enum {
+  CN__M_GET, CN__M_HEAD, CN__M_POST, CN__M_PUT, CN__M_PATCH, CN__M_DELETE,
+  CN__M_OPTIONS, CN__METHODS,
+  CN__M_ANY = CN__METHODS, /* pages/api: one handler for every method */
 };
+
+/* One method's handler with its configuration, parsed. */
+struct cn__route {
+  cn_handler *handler;
+  cn_route_config config; /* strings cleared: only the parsed values stay */
+  size_t body_limit;      /* 0: server default */
+  size_t response_limit;  /* SIZE_MAX: never warn */
+};
+
+/* A URL pattern in the route tree. */
+typedef struct cn__endpoint {
+  char *pattern;
+  char *allow; /* the Allow header value */
+  int dynamic; /* has params: public/ files are tried first */
+  cn__route slots[CN__METHODS + 1];
+  struct cn__endpoint *next;
+} cn__endpoint;
+
+typedef struct cn__middleware cn__middleware;
 
 struct cn_app {
-  cn__route *routes; /* few in this issue; the route tree replaces the list */
+  cn__router *router;
+  cn__endpoint *endpoints;
+  int finished; /* the router validated the whole set */
   char *public_dir;
+  cn__middleware *mw;
 };
 
-/* The route for method + path, HEAD falling back to GET. NULL when none;
- * *path_exists tells whether another method has the path (for 405). */
-const cn__route *cn__app_find(const cn_app *app, cn_str method, cn_str path,
-                              int *path_exists);
+/* What routing decided for one request. */
+typedef struct cn__hit {
+  cn__route_match match; /* params in the request's arena */
+  cn__endpoint *endpoint;
+  const cn__route *route; /* NULL: no handler for this method */
+} cn__hit;
+
+int cn__method_index(cn_str method);
+/* Validate the whole route set once before serving (router_finish). */
+int cn__app_finish(cn_app *app, char *err, size_t errlen);
+/* Route method + raw path. Returns 0 (hit->route set), or the status that
+ * answers instead: 308 (trailing slash), 400 (bad escape), 404, 405, 204
+ * (OPTIONS with no handler: answered with Allow). */
+int cn__app_match(const cn_app *app, cn_str method, cn_str path,
+                  cn__arena *arena, cn__hit *hit);
+
+/* middleware.c */
+int cn__middleware_matches(const cn__middleware *mw, cn_str path);
+void cn__middleware_free(cn__middleware *mw);
+cn_handler *cn__middleware_handler(const cn__middleware *mw);
+int cn__middleware_nonblocking(const cn__middleware *mw);
 
 /* --------------------------------------------------------- responses */
 
@@ -100,6 +136,7 @@ typedef struct cn__event {
 /* ------------------------------------------------------------ requests */
 
 enum cn__req_where { CN__REQ_LOOP, CN__REQ_POOL };
+enum cn__phase { CN__PHASE_MW, CN__PHASE_ROUTE };
 
 #define CN__REQ_INLINE 4096
 
@@ -108,8 +145,11 @@ struct cn_req {
   cn__loop *loop;
   cn__arena arena;
   cn__message msg;          /* head, headers and body as parsed */
-  const cn__route *route;
-  int path_exists;
+  cn__hit hit;              /* routing's answer, params included */
+  int decision;             /* 0: run hit.route; else the status to answer */
+  int phase;                /* CN__PHASE_*: what the next run executes */
+  cn_str rewrite;           /* middleware's cn_req_rewrite target */
+  struct cn__reqdata *data; /* parsed query, cookies, body (lazy parts) */
   cn_res res;
   uint64_t bytes_out;
   atomic_int aborted;       /* the client went away */
@@ -228,6 +268,12 @@ void cn__conn_check_backpressure(cn__conn *c);
 /* request.c: life of a cn_req */
 cn_req *cn__req_new(cn__conn *c);
 void cn__req_free(cn_req *req);
+/* Before a route's handler: parse the query and the body by Content-Type
+ * (reqdata.c). Non-zero when the request was refused; res then holds the
+ * 400/415 answer. */
+int cn__req_prepare(cn_req *req);
+/* Release what cn__req_prepare made (temporary upload files, JSON). */
+void cn__req_data_free(cn_req *req);
 /* Run the route's handler and settle the response (500 if it sent none). */
 void cn__req_run_handler(cn_req *req);
 
@@ -235,6 +281,8 @@ void cn__req_run_handler(cn_req *req);
 int cn__respond(cn_req *req);
 int cn__respond_error(cn__conn *c, cn_req *req, int status,
                       const char *message);
+/* Look req's path up in public/ into req->sreply (loop thread). */
+int cn__respond_static_lookup(cn_req *req);
 /* Free the request once its handler is done and its writes completed. */
 void cn__req_settle(cn_req *req);
 void cn__loop_date(cn__loop *l, char out[30]);
