@@ -262,6 +262,46 @@ TEST(numbers_and_scalars) {
   run_cases(cases, CN__ARRAY_LEN(cases), NULL);
 }
 
+/* Reals print as the shortest %g text that reads back the same, whatever
+ * path the renderer takes: compare with that definition on many values. */
+TEST(reals_match_shortest_g) {
+  cn__tpl *t;
+  CHECK_EQ_INT(cn__tpl_compile("r", "{{v}}", 5, &t, NULL), 0);
+  unsigned long long seed = 88172645463325252ULL;
+  int bad = 0;
+  for (int i = 0; i < 20000 && bad < 5; i++) {
+    seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
+    double d;
+    switch (i % 5) {
+    case 0: d = (double)(long long)(seed % 2000001) / 100 - 10000; break;
+    case 1: d = (double)(long long)(seed % 200000001) / 10000 - 10000; break;
+    case 2: d = (double)(seed >> 11) / 9007199254740992.0 * 1e6; break;
+    case 3: d = (double)(long long)(seed % 1000000000000000ULL) / 1000; break;
+    default: memcpy(&d, &seed, sizeof d); break;
+    }
+    if (d != d || d - d != 0) /* NaN and infinities are not JSON */
+      continue;
+    char want[40];
+    for (int prec = 15; prec <= 17; prec++) {
+      snprintf(want, sizeof want, "%.*g", prec, d);
+      if (strtod(want, NULL) == d)
+        break;
+    }
+    json_t *data = json_pack("{s:f}", "v", d);
+    cn__buf out = {0};
+    CHECK_EQ_INT(cn__tpl_render(t, data, NULL, &out, NULL), 0);
+    CHECK_EQ_INT(cn__buf_append(&out, "", 1), 0);
+    if (strcmp(out.ptr, want) != 0) {
+      fprintf(stderr, "  %.17g: got %s want %s\n", d, out.ptr, want);
+      bad++;
+    }
+    cn__buf_free(&out);
+    json_decref(data);
+  }
+  CHECK_EQ_INT(bad, 0);
+  cn__tpl_free(t);
+}
+
 TEST(truthiness) {
   static const struct {
     const char *v, *want;
@@ -625,6 +665,7 @@ int main(void) {
   RUN(compile_limits);
   RUN(escaping);
   RUN(numbers_and_scalars);
+  RUN(reals_match_shortest_g);
   RUN(truthiness);
   RUN(lookups);
   RUN(partials_and_indentation);
