@@ -352,6 +352,15 @@ CN_EXTERN int cn_app_route(cn_app *app, const char *method, const char *path,
 CN_EXTERN int cn_app_add(cn_app *app, const char *pattern, const char *source,
                          const cn_route_def *def, char *err, size_t errlen);
 
+/* Replace the handlers of a route already added (same pattern), safely
+ * while the server runs: requests already routed finish with the old
+ * handlers, later ones get the new. `cairn dev` calls it when a route file
+ * changes. The old def must stay valid for as long as the app lives (a
+ * reloaded module is never unloaded). CN_ENOENT for an unknown pattern. */
+CN_EXTERN int cn_app_replace(cn_app *app, const char *pattern,
+                             const cn_route_def *def, char *err,
+                             size_t errlen);
+
 /* Install the app's middleware (not copied). CN_EINVAL with a message in
  * err when a matcher pattern does not compile. */
 CN_EXTERN int cn_app_middleware(cn_app *app, const cn_middleware_def *def,
@@ -359,6 +368,31 @@ CN_EXTERN int cn_app_middleware(cn_app *app, const cn_middleware_def *def,
 
 /* Serve the files under dir at their exact paths (dir's own path is kept). */
 CN_EXTERN int cn_app_public_dir(cn_app *app, const char *dir);
+
+/* ------------------------------------------------------- built apps */
+
+/* What `cairn build` generates for an app: every file route with the file
+ * it came from, and the middleware. The generated main() calls cn_main. */
+typedef struct cn_manifest_route {
+  const char *pattern; /* "/api/users/[id]" */
+  const char *source;  /* "app/api/users/[id]/route.c" */
+  const cn_route_def *def;
+} cn_manifest_route;
+
+typedef struct cn_manifest {
+  const cn_manifest_route *routes;
+  size_t nroutes;
+  const cn_middleware_def *middleware; /* NULL when the app has none */
+  const char *build_id;                /* differs between builds */
+} cn_manifest;
+
+/* The whole life of a built app's server: options from argv
+ * (-p/--port, -H/--hostname, --dev, --help), the app directory (the
+ * current one), its cairn.json, PORT and HOSTNAME, the routes and
+ * middleware of the manifest, public/ when present; then cn_serve. Errors
+ * are printed to stderr naming the file; the return value is the process's
+ * exit code. */
+CN_EXTERN int cn_main(const cn_manifest *manifest, int argc, char **argv);
 
 /* ---------------------------------------------------------------- server */
 

@@ -35,8 +35,11 @@ void cn_app_free(cn_app *app) {
     return;
   for (cn__endpoint *e = app->endpoints, *n; e; e = n) {
     n = e->next;
+    for (cn__table *t = atomic_load(&e->table), *r; t; t = r) {
+      r = t->retired;
+      cn__free(t);
+    }
     cn__free(e->pattern);
-    cn__free(e->allow);
     cn__free(e);
   }
   cn__router_free(app->router);
@@ -69,29 +72,62 @@ static int slot_set(cn__route *slot, cn_handler *fn,
 
 /* "Allow: GET, HEAD, OPTIONS, POST": sorted, HEAD with GET, OPTIONS always
  * (RFC 9110 requires it on a 405; Next.js leaves it out). */
-static int endpoint_allow(cn__endpoint *e) {
+static void table_allow(cn__table *t) {
   static const char *const sorted[] = {"DELETE", "GET",   "HEAD", "OPTIONS",
                                        "PATCH",  "POST",  "PUT"};
   static const int idx[] = {CN__M_DELETE, CN__M_GET,  CN__M_HEAD,
                             CN__M_OPTIONS, CN__M_PATCH, CN__M_POST,
                             CN__M_PUT};
-  char buf[96] = "";
+  t->allow[0] = '\0';
   for (size_t i = 0; i < CN__ARRAY_LEN(sorted); i++) {
-    int on = e->slots[idx[i]].handler || e->slots[CN__M_ANY].handler ||
+    int on = t->slots[idx[i]].handler || t->slots[CN__M_ANY].handler ||
              idx[i] == CN__M_OPTIONS ||
-             (idx[i] == CN__M_HEAD && e->slots[CN__M_GET].handler);
+             (idx[i] == CN__M_HEAD && t->slots[CN__M_GET].handler);
     if (!on)
       continue;
-    if (buf[0])
-      strcat(buf, ", ");
-    strcat(buf, sorted[i]);
+    if (t->allow[0])
+      strcat(t->allow, ", ");
+    strcat(t->allow, sorted[i]);
   }
-  char *a = cn__strdup(buf);
-  if (!a)
-    return CN_ENOMEM;
-  cn__free(e->allow);
-  e->allow = a;
-  return 0;
+}
+
+/* A new table: a copy of old (may be NULL) with slots from def (may be
+ * NULL), or one slot replaced. NULL on a bad config or out of memory. */
+static cn__table *table_from_def(const cn_route_def *def, const char *what,
+                                 char *err, size_t errlen) {
+  cn__table *t = cn__calloc(1, sizeof(*t));
+  if (!t)
+    return NULL;
+  cn_handler *fns[CN__METHODS + 1] = {def->GET,   def->HEAD,   def->POST,
+                                      def->PUT,   def->PATCH,  def->DELETE,
+                                      def->OPTIONS, def->handler};
+  int any = 0;
+  for (int i = 0; i <= CN__METHODS; i++) {
+    if (!fns[i])
+      continue;
+    any = 1;
+    if (slot_set(&t->slots[i], fns[i], &def->config)) {
+      if (err)
+        snprintf(err, errlen, "%s: invalid body_limit or response_limit",
+                 what);
+      cn__free(t);
+      return NULL;
+    }
+  }
+  if (!any) {
+    if (err)
+      snprintf(err, errlen, "%s: the route declares no handler", what);
+    cn__free(t);
+    return NULL;
+  }
+  table_allow(t);
+  return t;
+}
+
+/* Publish t as e's table; the old one stays alive behind it. */
+static void table_publish(cn__endpoint *e, cn__table *t) {
+  t->retired = atomic_load(&e->table);
+  atomic_store_explicit(&e->table, t, memory_order_release);
 }
 
 static cn__endpoint *endpoint_find(cn_app *app, const char *pattern) {
@@ -131,50 +167,59 @@ int cn_app_route(cn_app *app, const char *method, const char *path,
   if (m < 0)
     return CN_EINVAL;
   cn__endpoint *e = endpoint_find(app, path);
-  if (e && e->slots[m].handler)
+  cn__table *old = e ? atomic_load(&e->table) : NULL;
+  if (old && old->slots[m].handler)
     return CN_EEXIST;
-  cn__route slot;
-  int rc = slot_set(&slot, handler, config);
-  if (rc)
+  cn__table *t = cn__calloc(1, sizeof(*t));
+  if (!t)
+    return CN_ENOMEM;
+  if (old)
+    memcpy(t->slots, old->slots, sizeof t->slots);
+  int rc = slot_set(&t->slots[m], handler, config);
+  if (!rc && !e)
+    rc = endpoint_new(app, path, NULL, &e, NULL, 0);
+  if (rc) {
+    cn__free(t);
     return rc;
-  if (!e && (rc = endpoint_new(app, path, NULL, &e, NULL, 0)))
-    return rc;
-  e->slots[m] = slot;
-  return endpoint_allow(e);
+  }
+  table_allow(t);
+  /* Before serving: the previous table is nobody's, free it now. */
+  cn__table *prev = atomic_exchange(&e->table, t);
+  if (prev)
+    t->retired = prev->retired, cn__free(prev);
+  return 0;
 }
 
 int cn_app_add(cn_app *app, const char *pattern, const char *source,
                const cn_route_def *def, char *err, size_t errlen) {
   if (!app || !pattern || !def)
     return CN_EINVAL;
-  cn_handler *fns[CN__METHODS + 1] = {def->GET,   def->HEAD,   def->POST,
-                                      def->PUT,   def->PATCH,  def->DELETE,
-                                      def->OPTIONS, def->handler};
-  cn__route slots[CN__METHODS + 1] = {0};
-  int any = 0;
-  for (int i = 0; i <= CN__METHODS; i++) {
-    if (!fns[i])
-      continue;
-    any = 1;
-    if (slot_set(&slots[i], fns[i], &def->config)) {
-      if (err)
-        snprintf(err, errlen, "%s: invalid body_limit or response_limit",
-                 source ? source : pattern);
-      return CN_EINVAL;
-    }
-  }
-  if (!any) {
-    if (err)
-      snprintf(err, errlen, "%s: the route declares no handler",
-               source ? source : pattern);
+  cn__table *t = table_from_def(def, source ? source : pattern, err, errlen);
+  if (!t)
     return CN_EINVAL;
-  }
   cn__endpoint *e;
   int rc = endpoint_new(app, pattern, source, &e, err, errlen);
-  if (rc)
+  if (rc) {
+    cn__free(t);
     return rc;
-  memcpy(e->slots, slots, sizeof slots);
-  return endpoint_allow(e);
+  }
+  table_publish(e, t);
+  return 0;
+}
+
+int cn_app_replace(cn_app *app, const char *pattern, const cn_route_def *def,
+                   char *err, size_t errlen) {
+  cn__endpoint *e = app ? endpoint_find(app, pattern) : NULL;
+  if (!e || !def) {
+    if (err)
+      snprintf(err, errlen, "%s: no such route", pattern ? pattern : "?");
+    return CN_ENOENT;
+  }
+  cn__table *t = table_from_def(def, pattern, err, errlen);
+  if (!t)
+    return CN_EINVAL;
+  table_publish(e, t);
+  return 0;
 }
 
 int cn_app_public_dir(cn_app *app, const char *dir) {
@@ -207,13 +252,15 @@ int cn__app_match(const cn_app *app, cn_str method, cn_str path,
     return rc == CN_ENOENT ? 404 : 500;
   cn__endpoint *e = hit->match.data;
   hit->endpoint = e;
+  cn__table *t = atomic_load_explicit(&e->table, memory_order_acquire);
+  hit->table = t;
   int m = cn__method_index(method);
-  if (m >= 0 && e->slots[m].handler)
-    hit->route = &e->slots[m];
-  else if (m == CN__M_HEAD && e->slots[CN__M_GET].handler)
-    hit->route = &e->slots[CN__M_GET];
-  else if (e->slots[CN__M_ANY].handler)
-    hit->route = &e->slots[CN__M_ANY];
+  if (m >= 0 && t->slots[m].handler)
+    hit->route = &t->slots[m];
+  else if (m == CN__M_HEAD && t->slots[CN__M_GET].handler)
+    hit->route = &t->slots[CN__M_GET];
+  else if (t->slots[CN__M_ANY].handler)
+    hit->route = &t->slots[CN__M_ANY];
   else
     return m == CN__M_OPTIONS ? 204 : 405;
   return 0;

@@ -167,7 +167,7 @@ static void settle_routing(cn_req *req) {
     res->finished = 1;
     return;
   }
-  const char *allow = req->hit.endpoint ? req->hit.endpoint->allow : NULL;
+  const char *allow = req->hit.table ? req->hit.table->allow : NULL;
   switch (d) {
   case 308: {
     cn_str p = req->hit.match.path, q = req->msg.rl.query;

@@ -54,12 +54,21 @@ struct cn__route {
   size_t response_limit;  /* SIZE_MAX: never warn */
 };
 
+/* An endpoint's handlers, immutable once published: `cairn dev` swaps in
+ * a new table when a route file changes, and requests already routed keep
+ * the one they saw. Replaced tables are kept until the app is freed (a
+ * request may still be running a handler from one). */
+typedef struct cn__table {
+  cn__route slots[CN__METHODS + 1];
+  char allow[64]; /* the Allow header value */
+  struct cn__table *retired;
+} cn__table;
+
 /* A URL pattern in the route tree. */
 typedef struct cn__endpoint {
   char *pattern;
-  char *allow; /* the Allow header value */
   int dynamic; /* has params: public/ files are tried first */
-  cn__route slots[CN__METHODS + 1];
+  _Atomic(cn__table *) table;
   struct cn__endpoint *next;
 } cn__endpoint;
 
@@ -77,6 +86,7 @@ struct cn_app {
 typedef struct cn__hit {
   cn__route_match match; /* params in the request's arena */
   cn__endpoint *endpoint;
+  const cn__table *table; /* the handlers as they were when routed */
   const cn__route *route; /* NULL: no handler for this method */
 } cn__hit;
 

@@ -1,0 +1,135 @@
+/*
+ * cn_main: the entry point of a built app. `cairn build` generates a main()
+ * that hands its manifest here; `cairn start` runs that binary in the app's
+ * directory. Everything that can be wrong with an app (its cairn.json, a
+ * route conflict, a matcher that does not compile) is reported here, before
+ * the first connection, with the file it came from.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "common/common.h"
+
+static int usage(FILE *f, const char *prog) {
+  fprintf(f,
+          "usage: %s [-p PORT] [-H HOSTNAME] [--dev]\n"
+          "Serves the app in the current directory.\n"
+          "  -p, --port PORT          port to listen on (PORT, 3000)\n"
+          "  -H, --hostname HOSTNAME  address to listen on (HOSTNAME, "
+          "127.0.0.1)\n"
+          "  --dev                    development: errors carry details\n",
+          prog);
+  return f == stdout ? 0 : 2;
+}
+
+static int parse_port(const char *s, int *out) {
+  char *end;
+  long p = strtol(s, &end, 10);
+  if (!*s || *end || p < 0 || p > 65535)
+    return CN_EINVAL;
+  *out = (int)p;
+  return 0;
+}
+
+/* Options that the command line sets, applied after cairn.json and the
+ * environment so that `cairn start -p 4000` wins, as `next start -p` does. */
+typedef struct cli_opts {
+  const char *port, *hostname;
+  int dev;
+} cli_opts;
+
+static int parse_args(int argc, char **argv, cli_opts *o) {
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (!strcmp(a, "--help") || !strcmp(a, "-h"))
+      return usage(stdout, argv[0]) + 1000; /* help: exit 0 */
+    if (!strcmp(a, "--dev")) {
+      o->dev = 1;
+    } else if ((!strcmp(a, "-p") || !strcmp(a, "--port")) && i + 1 < argc) {
+      o->port = argv[++i];
+    } else if (!strncmp(a, "--port=", 7)) {
+      o->port = a + 7;
+    } else if ((!strcmp(a, "-H") || !strcmp(a, "--hostname")) &&
+               i + 1 < argc) {
+      o->hostname = argv[++i];
+    } else if (!strncmp(a, "--hostname=", 11)) {
+      o->hostname = a + 11;
+    } else {
+      fprintf(stderr, "%s: unknown option '%s'\n", argv[0], a);
+      return usage(stderr, argv[0]);
+    }
+  }
+  return 0;
+}
+
+static int load_config(cn_config *cfg, const cli_opts *o, const char *prog) {
+  char err[512];
+  struct stat st;
+  cn_config_init(cfg);
+  cfg->dev = o->dev;
+  if (stat("cairn.json", &st) == 0 &&
+      cn_config_load(cfg, "cairn.json", err, sizeof err)) {
+    fprintf(stderr, "%s: %s\n", prog, err);
+    return 1;
+  }
+  if (cn_config_env(cfg)) {
+    fprintf(stderr, "%s: PORT must be a number from 0 to 65535\n", prog);
+    return 1;
+  }
+  if (o->port && parse_port(o->port, &cfg->port)) {
+    fprintf(stderr, "%s: --port must be a number from 0 to 65535\n", prog);
+    return 1;
+  }
+  if (o->hostname)
+    cfg->hostname = o->hostname;
+  if (o->dev)
+    cfg->dev = 1;
+  return 0;
+}
+
+static int add_routes(cn_app *app, const cn_manifest *m, const char *prog) {
+  char err[1024];
+  for (size_t i = 0; i < m->nroutes; i++) {
+    const cn_manifest_route *r = &m->routes[i];
+    int rc = cn_app_add(app, r->pattern, r->source, r->def, err, sizeof err);
+    if (rc) {
+      fprintf(stderr, "%s: %s\n", prog, err);
+      return 1;
+    }
+  }
+  if (m->middleware &&
+      cn_app_middleware(app, m->middleware, err, sizeof err)) {
+    fprintf(stderr, "%s: middleware.c: %s\n", prog, err);
+    return 1;
+  }
+  struct stat st;
+  if (stat("public", &st) == 0 && S_ISDIR(st.st_mode) &&
+      cn_app_public_dir(app, "public")) {
+    fprintf(stderr, "%s: out of memory\n", prog);
+    return 1;
+  }
+  return 0;
+}
+
+int cn_main(const cn_manifest *m, int argc, char **argv) {
+  cli_opts o = {0};
+  const char *prog = argc > 0 ? argv[0] : "cairn";
+  int rc = parse_args(argc, argv, &o);
+  if (rc)
+    return rc >= 1000 ? 0 : rc;
+  cn_config cfg;
+  if (load_config(&cfg, &o, prog))
+    return 1;
+  cn_app *app = cn_app_new();
+  if (!app) {
+    fprintf(stderr, "%s: out of memory\n", prog);
+    return 1;
+  }
+  rc = add_routes(app, m, prog);
+  if (!rc)
+    rc = cn_serve(app, &cfg) ? 1 : 0;
+  cn_app_free(app);
+  return rc;
+}
