@@ -37,3 +37,23 @@ export async function assertCleanStop(srv) {
   assert.deepEqual(exit, { code: 0, signal: null }, `exit status\n${srv.describe()}`);
   assert.deepEqual(srv.sanitizerReports(), [], `sanitizer reports\n${srv.describe()}`);
 }
+
+// bytes (plus a smuggled POST /api/counter) get exactly one answer with a
+// status in `statuses`, the server closes, and the smuggled POST never runs.
+// Returns the response.
+export async function assertRejected(port, bytes, statuses, { timeout = 5000 } = {}) {
+  const { SMUGGLED, counter, exchange, sleep } = await import('./http.mjs');
+  const before = await counter(port);
+  const x = await exchange(port, typeof bytes === 'string' ? bytes + SMUGGLED : Buffer.concat([bytes, Buffer.from(SMUGGLED)]), { timeout });
+  const ctx = `\n${x.transcript}`;
+  assert.equal(x.error, null, `server bytes are HTTP: ${x.error && x.error.message}${ctx}`);
+  assert.equal(x.responses.length, 1, `exactly one response${ctx}`);
+  const r = x.responses[0];
+  assert.ok([].concat(statuses).includes(r.status), `status ${r.status}, wanted ${statuses}${ctx}`);
+  assert.equal(x.ended, true, `the server closed${ctx}`);
+  assert.equal(x.rest.length, 0, `nothing after the answer${ctx}`);
+  assert.match(r.get('connection') || '', /^close$/i, `Connection: close${ctx}`);
+  await sleep(20);
+  assert.equal(await counter(port), before, `the smuggled POST never ran${ctx}`);
+  return r;
+}
