@@ -443,7 +443,20 @@ static int add_node(cstate *c, const tag *t, int kind, int flags,
 
 /* What whitespace tag t swallows: *tl its line's leading blanks, *tr its
  * trailing blanks and line ending. top is the innermost open element (for a
- * close tag: the one it closes). */
+ * close tag: the one it closes). The rules, from the spec's tests and its
+ * whitespace notes (mustache/spec specs/whitespace.md, issues #130/#131):
+ *   - a non-interpolation tag alone on its line (blanks aside) swallows the
+ *     line: its leading blanks and its line ending;
+ *   - a parent pair is standalone when its open tag clears on the left and
+ *     its close tag on the right; the open's leading blanks then become the
+ *     expansion's indentation and the close's line ending goes;
+ *   - an argument block ({{$x}} directly inside a parent) follows ignored
+ *     text, so only its right side counts: a line ending right after it
+ *     belongs to the tag, and the next line's leading blanks are the block's
+ *     intrinsic indentation (removed from its lines, see emit_text); its
+ *     close tag swallows nothing, like the end of a file;
+ *   - a parameter block's tags follow the plain rule; its pair, when
+ *     standalone, gives the expansion an indentation (open_block). */
 static void decide(const cstate *c, const tag *t, const elem *top, int *tl,
                    int *tr) {
   const tag *tags = TAGS(c);

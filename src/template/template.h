@@ -130,8 +130,8 @@ typedef struct cn__tpl_partials {
  * OUT: err (may be NULL) is filled on failure.
  * Returns 0, CN_EPARSE (unclosed tag, unclosed section, mismatched or
  * unexpected close tag, bad delimiter change, empty or malformed name,
- * nesting deeper than CN__TPL_MAX_NESTING), CN_ETOOBIG (source over 1 GiB)
- * or CN_ENOMEM. */
+ * nesting deeper than CN__TPL_MAX_NESTING), CN_ETOOBIG (source over 256
+ * MiB), CN_EINVAL (src NULL with len > 0) or CN_ENOMEM. */
 int cn__tpl_compile(const char *name, const char *src, size_t len,
                     cn__tpl **out, cn__tpl_error *err);
 
