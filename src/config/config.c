@@ -132,13 +132,21 @@ int cn_config_load(cn_config *c, const char *path, char *err, size_t n) {
       rc = get_int(v, key, 0, 256, &c->io_threads, err, n);
     } else if (!strcmp(key, "handler_threads")) {
       rc = get_int(v, key, 0, 4096, &c->handler_threads, err, n);
-    } else if (!strcmp(key, "access_log") || !strcmp(key, "dev")) {
+    } else if (!strcmp(key, "access_log") || !strcmp(key, "dev") ||
+               !strcmp(key, "trust_proxy")) {
       if (!json_is_boolean(v))
         rc = fail(err, n, "cairn.json: \"%s\" must be true or false", key);
       else if (key[0] == 'a')
         c->access_log = json_is_true(v);
-      else
+      else if (key[0] == 'd')
         c->dev = json_is_true(v);
+      else
+        c->trust_proxy = json_is_true(v);
+    } else if (!strcmp(key, "handler_timeout_ms")) {
+      if (!json_is_integer(v) || json_integer_value(v) < 0)
+        rc = fail(err, n, "cairn.json: \"%s\" must be an integer >= 0", key);
+      else
+        c->handler_timeout_ms = (uint64_t)json_integer_value(v);
     } else if (!strcmp(key, "limits")) {
       if (!json_is_object(v)) {
         rc = fail(err, n, "cairn.json: \"%s\" must be an object", key);

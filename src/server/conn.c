@@ -80,6 +80,36 @@ static const cn__parser_hooks hooks = {
 
 /* ------------------------------------------------------------- timers */
 
+/* The route's max_duration passed with its handler still running. The
+ * thread cannot be stopped: the request is cut loose (its late response is
+ * dropped when it comes) and the client gets a 504, or, when a stream had
+ * already begun, a closed connection. */
+static void handler_timeout(cn__conn *c) {
+  cn_req *req = c->cur;
+  if (!req)
+    return;
+  atomic_store(&req->aborted, 1);
+  req->conn = NULL;
+  c->cur = NULL;
+  fprintf(stderr, "cairn: %.*s %.*s: the handler exceeded its max_duration\n",
+          (int)req->msg.rl.method.len, req->msg.rl.method.ptr,
+          (int)req->msg.rl.path.len, req->msg.rl.path.ptr);
+  if (req->res.head_sent) {
+    cn__conn_close(c);
+    return;
+  }
+  /* The answer reuses the request line for the log and the error format;
+   * the old request is freed on this thread only, after this returns. */
+  cn_req *answer = cn__req_new(c);
+  if (!answer) {
+    cn__conn_close(c);
+    return;
+  }
+  answer->msg.rl = req->msg.rl;
+  answer->msg.info.accept = req->msg.info.accept;
+  cn__respond_error(c, answer, 504, "The handler did not respond in time");
+}
+
 static void on_timer(uv_timer_t *t) {
   cn__conn *c = t->data;
   switch (c->state) {
@@ -95,6 +125,7 @@ static void on_timer(uv_timer_t *t) {
     cn__conn_close(c);
     break;
   case CN__CONN_HANDLING:
+    handler_timeout(c);
     break;
   }
 }
@@ -129,6 +160,12 @@ static int run(cn__conn *c, cn_req *req, int on_loop) {
   if (!on_loop) {
     c->state = CN__CONN_HANDLING;
     req->where = CN__REQ_POOL;
+    uint64_t limit = req->phase == CN__PHASE_ROUTE && req->hit.route &&
+                             req->hit.route->config.max_duration_ms
+                         ? req->hit.route->config.max_duration_ms
+                         : c->loop->server->config.handler_timeout_ms;
+    if (limit)
+      arm(c, uv_now(&c->loop->uv) + limit);
     cn__pool_submit(&c->loop->server->pool, req);
     return 0;
   }
@@ -334,6 +371,7 @@ void cn__conn_handler_done(cn_req *req) {
     cn__req_settle(req);
     return;
   }
+  uv_timer_stop(&c->timer);
   if (after_run(c, req))
     conn_resume(c);
 }
@@ -442,6 +480,9 @@ void cn__conn_on_connection(uv_stream_t *listener, int status) {
     return;
   }
   uv_tcp_nodelay(&c->tcp, 1);
+  int alen = (int)sizeof c->peer;
+  if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&c->peer, &alen))
+    memset(&c->peer, 0, sizeof c->peer);
   cn__parser_init(&c->parser, &l->server->parser_limits, &hooks, c);
   if ((uint64_t)open > l->server->config.limits.max_connections ||
       l->stopping) {

@@ -37,6 +37,7 @@ cn_req *cn__req_new(cn__conn *c) {
   req->res.req = req;
   req->sreply.fd = -1;
   req->start_ns = uv_hrtime();
+  req->peer = c->peer;
   return req;
 }
 
@@ -384,6 +385,28 @@ int cn_req_set_header(cn_req *req, const char *name, const char *value) {
   m->headers[m->nheaders].value = cn__str(vc, v.len);
   m->nheaders++;
   return 0;
+}
+
+cn_str cn_req_ip(const cn_req *creq) {
+  cn_req *req = (cn_req *)creq;
+  if (req->loop->server->config.trust_proxy) {
+    cn_str xff = cn_req_header(req, "x-forwarded-for");
+    if (xff.ptr && xff.len) {
+      const char *comma = memchr(xff.ptr, ',', xff.len);
+      cn_str first = cn__str_trim(
+          cn__str(xff.ptr, comma ? (size_t)(comma - xff.ptr) : xff.len));
+      if (first.len)
+        return first;
+    }
+  }
+  if (!req->ip[0]) {
+    const struct sockaddr_storage *sa = &req->peer;
+    if (sa->ss_family == AF_INET)
+      uv_ip4_name((const struct sockaddr_in *)sa, req->ip, sizeof req->ip);
+    else if (sa->ss_family == AF_INET6)
+      uv_ip6_name((const struct sockaddr_in6 *)sa, req->ip, sizeof req->ip);
+  }
+  return cn__cstr(req->ip);
 }
 
 int cn_req_rewrite(cn_req *req, const char *path) {

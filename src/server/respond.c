@@ -238,6 +238,8 @@ int cn__respond(cn_req *req) {
   }
   if (send_body && sr->status && sr->fd >= 0)
     c->sending_file = 1; /* nothing else is written until the file is */
+  if (req->hit.route && len > req->hit.route->response_limit)
+    cn__warn_response_limit(req, len);
   req->bytes_out = send_body ? len : 0;
   cn__access_log(req, res->status);
   req->wreq.data = req;
@@ -351,6 +353,9 @@ void cn__conn_stream_event(cn__event *ev) {
     bufs[n++] = uv_buf_init(ev->data, (unsigned)ev->len);
     if (chunked)
       bufs[n++] = uv_buf_init("\r\n", 2);
+    if (req->hit.route && req->bytes_out <= req->hit.route->response_limit &&
+        req->bytes_out + ev->len > req->hit.route->response_limit)
+      cn__warn_response_limit(req, req->bytes_out + ev->len);
     req->bytes_out += ev->len;
   } else if (chunked) {
     bufs[n++] = uv_buf_init("0\r\n\r\n", 5);
@@ -370,6 +375,20 @@ drop:
   }
   cn__free(ev);
   cn__req_settle(req);
+}
+
+/* Next.js's responseLimit: a big answer is usually a mistake (a query with
+ * no LIMIT), so say which route made it; config "off" silences it. */
+void cn__warn_response_limit(cn_req *req, uint64_t len) {
+  const cn__endpoint *e = req->hit.endpoint;
+  fprintf(stderr,
+          "cairn: warning: %s answered %.*s %.*s with %llu bytes, over its "
+          "response limit of %zu; set .config.response_limit to raise it or "
+          "\"off\"\n",
+          e ? e->pattern : "a route", (int)req->msg.rl.method.len,
+          req->msg.rl.method.ptr, (int)req->msg.rl.path.len,
+          req->msg.rl.path.ptr, (unsigned long long)len,
+          req->hit.route->response_limit);
 }
 
 /* ------------------------------------------------------- access log */

@@ -174,6 +174,8 @@ struct cn_req {
   cn__static_reply sreply;
   cn__event done_ev;
   uint64_t start_ns;
+  struct sockaddr_storage peer; /* copied from the connection */
+  char ip[48];                  /* formatted on first use */
   cn_req *next_free;
   uv_write_t wreq;
   _Alignas(16) char inline_mem[CN__REQ_INLINE];
@@ -207,6 +209,7 @@ struct cn__conn {
   int paused;             /* parsing stopped until writes drain */
   int in_shared;          /* the bytes being parsed are in loop->rbuf */
   int sending_file;       /* a sendfile is in progress */
+  struct sockaddr_storage peer; /* the client, for cn_req_ip */
   cn__conn *prev, *next;  /* the loop's list of live connections */
 };
 
@@ -303,6 +306,9 @@ void cn__pool_submit(cn__pool *p, cn_req *req);
 void cn__pool_stop(cn__pool *p);
 /* Post an event to the request's loop (any thread). */
 void cn__loop_post(cn__loop *l, cn__event *ev);
+
+/* A response over its route's response_limit: one line on stderr. */
+void cn__warn_response_limit(cn_req *req, uint64_t len);
 
 /* access log */
 void cn__access_log(cn_req *req, int status);

@@ -74,6 +74,7 @@ static int inspect(cn_req *req, cn_res *res) {
       "path", str_or_null(cn_req_path(req)), "query",
       str_or_null(cn_req_query(req)), "host", str_or_null(cn_req_host(req)),
       "headers", headers, "body_length", (json_int_t)cn_req_body(req).len);
+  json_object_set_new(j, "ip", str_or_null(cn_req_ip(req)));
   int rc = cn_res_json(res, 200, j);
   json_decref(j);
   return rc;
@@ -170,6 +171,8 @@ int main(int argc, char **argv) {
   rc |= cn_app_route(app, "GET", "/api/counter", count_get, &inline_cfg);
   rc |= cn_app_route(app, "POST", "/api/counter", count_post, &inline_cfg);
   rc |= cn_app_route(app, "GET", "/", home, &inline_cfg);
+  const cn_route_config bounded = {.max_duration_ms = 300};
+  rc |= cn_app_route(app, "GET", "/api/bounded", do_sleep, &bounded);
   if (public_dir)
     rc |= cn_app_public_dir(app, public_dir);
   if (rc) {
