@@ -85,8 +85,9 @@ void cn__req_settle(cn_req *req) {
     cn__conn_request_finished(c);
 }
 
-static void on_write(uv_write_t *w, int status) {
-  cn_req *req = w->data;
+/* One of req's writes completed: count it, and a failed write means the
+ * client is gone (no lingering). Returns the connection, NULL if gone. */
+static cn__conn *write_done(cn_req *req, int status) {
   cn__conn *c = req->conn;
   req->writes_pending--;
   if (c) {
@@ -96,6 +97,23 @@ static void on_write(uv_write_t *w, int status) {
       c->close_after = 2;
     }
   }
+  return c;
+}
+
+/* Bytes a handler thread posted have left (written or dropped): wake it if
+ * it waits for room. */
+static void stream_release(cn_req *req, cn__event *ev) {
+  if (ev->kind != CN__EV_CHUNK || req->where != CN__REQ_POOL)
+    return;
+  pthread_mutex_lock(&req->stream_mu);
+  req->stream_pending -= ev->len;
+  pthread_cond_signal(&req->stream_cv);
+  pthread_mutex_unlock(&req->stream_mu);
+}
+
+static void on_write(uv_write_t *w, int status) {
+  cn_req *req = w->data;
+  cn__conn *c = write_done(req, status);
   if (req->sreply.fd >= 0 && c && !c->closing && status == 0) {
     if (cn__sendfile_start(req) == 0)
       return;
@@ -287,21 +305,8 @@ int cn__respond_error(cn__conn *c, cn_req *req, int status,
 static void on_stream_write(uv_write_t *w, int status) {
   cn__event *ev = w->data;
   cn_req *req = ev->req;
-  cn__conn *c = req->conn;
-  req->writes_pending--;
-  if (c) {
-    c->writes--;
-    if (status < 0) {
-      atomic_store(&req->aborted, 1);
-      c->close_after = 2;
-    }
-  }
-  if (ev->kind == CN__EV_CHUNK && req->where == CN__REQ_POOL) {
-    pthread_mutex_lock(&req->stream_mu);
-    req->stream_pending -= ev->len;
-    pthread_cond_signal(&req->stream_cv);
-    pthread_mutex_unlock(&req->stream_mu);
-  }
+  write_done(req, status);
+  stream_release(req, ev);
   cn__free(ev);
   cn__req_settle(req);
 }
@@ -367,12 +372,7 @@ void cn__conn_stream_event(cn__event *ev) {
     goto drop;
   return;
 drop:
-  if (ev->kind == CN__EV_CHUNK && req->where == CN__REQ_POOL) {
-    pthread_mutex_lock(&req->stream_mu);
-    req->stream_pending -= ev->len;
-    pthread_cond_signal(&req->stream_cv);
-    pthread_mutex_unlock(&req->stream_mu);
-  }
+  stream_release(req, ev);
   cn__free(ev);
   cn__req_settle(req);
 }
