@@ -180,7 +180,18 @@ static int try_static(cn__conn *c, cn_req *req) {
   if (!c->loop->statics || !(cn_str_eq(req->msg.rl.method, "GET") ||
                              req->msg.is_head))
     return 0;
-  return cn__respond_static_lookup(req) == 0 && req->sreply.status != 0;
+  if (cn__respond_static_lookup(req))
+    return 0;
+  int st = req->sreply.status;
+  if (st == 200 || st == 206 || st == 304 || st == 416)
+    return 1;
+  /* Not a file (or a path public/ refuses, such as an encoded '/', which
+   * a route param may carry): the route answers. */
+  if (req->sreply.hold)
+    cn__static_release(req->sreply.hold);
+  memset(&req->sreply, 0, sizeof req->sreply);
+  req->sreply.fd = -1;
+  return 0;
 }
 
 static int route_phase(cn__conn *c, cn_req *req) {
