@@ -51,6 +51,31 @@ static const struct {
     {"linger_ms", T_MS, offsetof(cn_limits, linger_ms)},
 };
 
+/* Strings a configuration keeps for the life of the process (the header's
+ * promise), released at exit so leak checkers see a clean process. */
+static char **owned;
+static size_t nowned;
+
+static void free_owned(void) {
+  for (size_t i = 0; i < nowned; i++)
+    cn__free(owned[i]);
+  cn__free(owned);
+}
+
+static char *keep(const char *s) {
+  char **grown = cn__realloc(owned, (nowned + 1) * sizeof(*owned));
+  if (!grown)
+    return NULL;
+  owned = grown;
+  char *copy = cn__strdup(s);
+  if (!copy)
+    return NULL;
+  if (!nowned)
+    atexit(free_owned);
+  owned[nowned++] = copy;
+  return copy;
+}
+
 static int fail(char *err, size_t n, const char *fmt, const char *key) {
   if (err)
     snprintf(err, n, fmt, key);
@@ -124,7 +149,7 @@ int cn_config_load(cn_config *c, const char *path, char *err, size_t n) {
                   key);
       } else {
         /* Kept for the life of the process, as the header promises. */
-        char *h = cn__strdup(json_string_value(v));
+        char *h = keep(json_string_value(v));
         rc = h ? 0 : CN_ENOMEM;
         c->hostname = h ? h : c->hostname;
       }

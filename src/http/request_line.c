@@ -94,17 +94,29 @@ int cn__request_line_parse(cn_str line, cn__request_line *out) {
   for (size_t i = 0; i < out->target.len; i++)
     if (!target_char((unsigned char)out->target.ptr[i]))
       return 400;
-  if (cn_str_eq(out->method, "CONNECT") || !cn__method_known(out->method))
-    return 501; /* checked after the syntax, so garbage stays a 400 */
-  if (out->target.ptr[0] == '*')
+  /* CONNECT's target is an authority: it is refused as a method. */
+  int known = cn__method_known(out->method);
+  if (out->target.ptr[0] == '*') {
+    out->path = out->target;
+    if (!known)
+      return 501;
     return cn_str_eq(out->method, "OPTIONS") && out->target.len == 1 ? 0
                                                                      : 400;
-  if (out->target.ptr[0] != '/')
-    return parse_absolute(out->target, out);
-  const char *q = memchr(out->target.ptr, '?', out->target.len);
-  out->path = q ? cn__str(out->target.ptr, (size_t)(q - out->target.ptr))
-                : out->target;
-  if (q)
-    out->query = cn__str(q + 1, out->target.len - out->path.len - 1);
-  return 0;
+  }
+  int rc = 0;
+  if (out->target.ptr[0] != '/') {
+    rc = cn_str_eq(out->method, "CONNECT") ? 0
+                                           : parse_absolute(out->target, out);
+  } else {
+    const char *q = memchr(out->target.ptr, '?', out->target.len);
+    out->path = q ? cn__str(out->target.ptr, (size_t)(q - out->target.ptr))
+                  : out->target;
+    if (q)
+      out->query = cn__str(q + 1, out->target.len - out->path.len - 1);
+  }
+  /* After the target, so a 501 still knows its path (JSON for /api), and
+   * after the syntax, so garbage stays a 400. */
+  if (!known)
+    return 501;
+  return rc;
 }

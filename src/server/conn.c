@@ -222,6 +222,25 @@ static int dispatch(cn__conn *c, cn_req *req) {
   return route_phase(c, req);
 }
 
+/* A head refused before it became a request (414, 431, a bad byte): its
+ * answer should still be JSON for an API path, so take the path from the
+ * first line as far as it is there. */
+static cn_req *sniffed_request(cn__conn *c, const char *p, size_t n) {
+  cn_req *req = cn__req_new(c);
+  if (!req)
+    return NULL;
+  const char *end = p + CN__MIN(n, 512);
+  const char *sp = memchr(p, ' ', (size_t)(end - p));
+  if (sp) {
+    const char *t = sp + 1, *e = t;
+    while (e < end && *e != ' ' && *e != '?' && *e != '\r')
+      e++;
+    req->msg.rl.method = cn__str(p, (size_t)(sp - p));
+    req->msg.rl.path = cn__str(t, (size_t)(e - t));
+  }
+  return req;
+}
+
 /* Parse from p. OUT: *used. Returns 1 to go on parsing, 0 to stop (need
  * more bytes, a handler has the request, or the connection is closing). */
 static int step(cn__conn *c, const char *p, size_t n, size_t *used) {
@@ -248,7 +267,12 @@ static int step(cn__conn *c, const char *p, size_t n, size_t *used) {
   }
   cn__message *m = c->parser.msg;
   c->parser.msg = NULL;
-  cn__respond_error(c, c->cur, rc, m ? m->error_message : NULL);
+  cn_req *req = c->cur;
+  if (!m && !(req = sniffed_request(c, p, n))) {
+    cn__conn_close(c);
+    return 0;
+  }
+  cn__respond_error(c, req, rc, m ? m->error_message : NULL);
   return 0;
 }
 
