@@ -46,6 +46,15 @@ describe('Content-Length bodies', () => {
     assert.equal(r.get('x-body-length'), '0');
   });
 
+  test('header names are case-insensitive; Content-Length may have leading zeros', async () => {
+    for (const [name, value] of [['content-length', '3'], ['CONTENT-LENGTH', '3'], ['Content-Length', '0003']]) {
+      const r = await request(srv.port, `POST /echo HTTP/1.1\r\nHost: t\r\n${name}: ${value}\r\n\r\nxyz`);
+      assert.equal(r.text(), 'xyz', `${name}: ${value}\n${show(r.raw)}`);
+    }
+    const r = await request(srv.port, 'POST /echo HTTP/1.1\r\nhost: t\r\ntransfer-encoding: CHUNKED\r\n\r\n1\r\nq\r\n0\r\n\r\n');
+    assert.equal(r.text(), 'q', show(r.raw));
+  });
+
   test('binary bytes (NUL, CR, LF, 0xff) survive', async () => {
     const body = Buffer.from([0, 13, 10, 13, 10, 255, 0, 48, 13, 10, 13, 10]);
     const c = await Conn.open(srv.port);
@@ -98,6 +107,24 @@ describe('chunked request bodies', () => {
       // the connection goes on after the trailers
       await c.write(req('GET', '/fast'));
       assert.equal((await c.final()).text(), 'fast', c.transcript());
+    } finally { c.close(); }
+  });
+
+  // RFC 9110 6.5.1: framing fields in trailers are ignored or treated as an
+  // error; they are never obeyed.
+  test('framing headers in trailers are ignored or refused, never obeyed', async () => {
+    const c = await Conn.open(srv.port);
+    try {
+      await c.write(chunked('/echo', '3\r\nabc\r\n0\r\nContent-Length: 50\r\nTransfer-Encoding: chunked\r\n\r\n') + req('GET', '/fast'));
+      const r = await c.final();
+      if (r.status === 400) {
+        assert.equal(await c.waitEnd(), true, 'closed after refusing');
+        assert.equal(c.unread().length, 0, c.transcript());
+      } else {
+        assert.equal(r.text(), 'abc', c.transcript());
+        assert.equal(r.get('x-body-length'), '3');
+        assert.equal((await c.final()).text(), 'fast', c.transcript());
+      }
     } finally { c.close(); }
   });
 

@@ -59,6 +59,29 @@ describe('basics', () => {
     assert.deepEqual(vals, ['a', 'b c', 'again']);
   });
 
+  test('header values are trimmed of surrounding whitespace; empty values are allowed', async () => {
+    const r = await request(srv.port, 'GET /api/inspect HTTP/1.1\r\nHost: t\r\nX-Spaced: \t  b c \t \r\nX-Empty:\r\nX-Empty-Sp:   \r\n\r\n');
+    assert.equal(r.status, 200, show(r.raw));
+    const h = Object.fromEntries(r.json().headers.map(([n, v]) => [n.toLowerCase(), v]));
+    assert.equal(h['x-spaced'], 'b c');
+    assert.equal(h['x-empty'], '');
+    assert.equal(h['x-empty-sp'], '');
+  });
+
+  test('the cached Date moves on', async () => {
+    const d1 = (await request(srv.port, GET('/api/hello'))).get('date');
+    await sleep(1100);
+    const d2 = (await request(srv.port, GET('/api/hello'))).get('date');
+    assert.notEqual(d1, d2);
+    assert.ok(Date.parse(d2) > Date.parse(d1));
+  });
+
+  test('500 concurrent connections are all served', async () => {
+    const rs = await Promise.all(Array.from({ length: 500 }, (_, i) =>
+      request(srv.port, GET(i % 3 === 0 ? '/fast' : '/api/hello'), { timeout: 20000 })));
+    assert.equal(rs.filter((r) => r.status === 200).length, 500);
+  });
+
   test('/api/inspect without a query says null', async () => {
     const j = (await request(srv.port, GET('/api/inspect'))).json();
     assert.equal(j.query, null);
@@ -129,6 +152,21 @@ describe('keep-alive and pipelining', () => {
     } finally { c.close(); }
   });
 
+  test('a client that does not read: 300 pipelined requests are all answered once it does', async () => {
+    const c = await Conn.open(srv.port);
+    try {
+      c.sock.pause();
+      await c.write(GET('/index.html').repeat(300));
+      await sleep(300);
+      c.sock.resume();
+      for (let i = 0; i < 300; i++) {
+        const r = await c.final({ timeout: 20000 });
+        assert.equal(r.status, 200);
+        assert.deepEqual(r.body, srv.fixture.files['index.html'], `response ${i}`);
+      }
+    } finally { c.close(); }
+  });
+
   test('a request split into single bytes is still one request', async () => {
     const c = await Conn.open(srv.port);
     try {
@@ -177,6 +215,14 @@ describe('HTTP/1.0', () => {
     const r = x.responses[0];
     assert.equal(r.get('transfer-encoding'), undefined, x.transcript);
     assert.equal(r.text(), 'one\ntwo\nthree\n', x.transcript);
+  });
+
+  test('a streamed response to HTTP/1.0 keep-alive cannot be chunked, so it closes', async () => {
+    const x = await exchange(srv.port, 'GET /stream HTTP/1.0\r\nConnection: keep-alive\r\n\r\n');
+    assert.equal(x.responses.length, 1, x.transcript);
+    assert.equal(x.responses[0].get('transfer-encoding'), undefined, x.transcript);
+    assert.equal(x.responses[0].text(), 'one\ntwo\nthree\n', x.transcript);
+    assert.equal(x.ended, true);
   });
 
   test('HTTP/1.0 needs no Host', async () => {

@@ -311,6 +311,51 @@ describe('timeouts', () => {
   test('the server stops cleanly', async () => { await assertCleanStop(srv); });
 });
 
+describe('descriptor limit', () => {
+  let srv;
+  before(async () => { srv = await startServer({ nofile: 64 }); servers.push(srv); });
+
+  test('out of descriptors: extra connections are shed, the server neither spins nor stops serving', async () => {
+    const held = await Conn.open(srv.port);
+    const extra = [];
+    try {
+      await held.write(req('GET', '/fast'));
+      assert.equal((await held.final()).text(), 'fast');
+      // far more connections than descriptors, all kept open by us
+      for (let i = 0; i < 120; i++) {
+        try { extra.push(await Conn.open(srv.port)); } catch (e) { extra.push(null); }
+      }
+      await sleep(300);
+      const cpu0 = srv.cpuSeconds();
+      await sleep(1000);
+      const cpu = srv.cpuSeconds() - cpu0;
+      assert.ok(cpu < 0.5, `the server used ${cpu.toFixed(2)} s of CPU in 1 s while out of descriptors (accept spinning?)`);
+      // the connection it already had still works
+      await held.write(req('GET', '/fast'));
+      assert.equal((await held.final()).text(), 'fast', held.transcript());
+      // every extra connection is either served or told/closed: none is left hanging
+      let hanging = 0;
+      await Promise.all(extra.filter(Boolean).map(async (c) => {
+        await c.write(req('GET', '/fast', { Host: 't', Connection: 'close' }));
+        if (!(await c.waitEnd(5000))) hanging++;
+      }));
+      assert.equal(hanging, 0, `${hanging} connections were neither served nor closed`);
+    } finally {
+      held.close();
+      extra.forEach((c) => c && c.close());
+    }
+    let ok = false;
+    for (let i = 0; i < 50 && !ok; i++) {
+      await sleep(100);
+      const x = await exchange(srv.port, req('GET', '/fast', { Host: 't', Connection: 'close' }));
+      ok = x.responses.length === 1 && x.responses[0].status === 200;
+    }
+    assert.ok(ok, 'served again once descriptors are free');
+  });
+
+  test('the server stops cleanly', async () => { await assertCleanStop(srv); });
+});
+
 describe('connection limit', () => {
   let srv;
   before(async () => { srv = await serve({ limits: { max_connections: 3 } }); });

@@ -74,6 +74,11 @@ const ROWS = [
   ['Host with a space', `GET /api/hello HTTP/1.1\r\nHost: a b\r\n\r\n`, [400]],
   ['Host with a slash', `GET /api/hello HTTP/1.1\r\nHost: a/b\r\n\r\n`, [400]],
   ['Host with a userinfo @', `GET /api/hello HTTP/1.1\r\nHost: user@a\r\n\r\n`, [400]],
+  ['absolute-form without Host on HTTP/1.1', `GET http://a.example/api/hello HTTP/1.1\r\n\r\n`, [400]],
+  ['two spaces after the method', `GET  /api/hello HTTP/1.1\r\n${H}\r\n`, [400]],
+  ['tab instead of a space in the request line', `GET\t/api/hello HTTP/1.1\r\n${H}\r\n`, [400]],
+  ['space after the version', `GET /api/hello HTTP/1.1 \r\n${H}\r\n`, [400]],
+  ['chunk size with a leading space', `${P}${H}Transfer-Encoding: chunked\r\n\r\n 5\r\nhello\r\n0\r\n\r\n`, [400]],
   ['space inside the request target', `GET /api/hel lo HTTP/1.1\r\n${H}\r\n`, [400]],
   ['unknown HTTP version', `GET /api/hello HTTP/1.2\r\n${H}\r\n`, [400, 505]],
   ['HTTP/2.0 in an HTTP/1 request line', `GET /api/hello HTTP/2.0\r\n${H}\r\n`, [400, 505]],
@@ -138,6 +143,47 @@ describe('error format', () => {
     const x = await exchange(srv.port, 'GET /page HTTP/1.1\r\nHost: test\r\nAccept: text/html\r\nX: a\r\n b\r\n\r\n');
     assert.equal(x.responses[0].status, 400, x.transcript);
     assert.match(x.responses[0].get('content-type'), /^text\/html/, x.transcript);
+  });
+});
+
+describe('bodies are never requests', () => {
+  test('a Content-Length body that looks like a request is echoed, not run', async () => {
+    const before = await counter(srv.port);
+    const c = await Conn.open(srv.port);
+    try {
+      await c.write(`POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: ${SMUGGLED.length}\r\n\r\n${SMUGGLED}`);
+      assert.equal((await c.final()).text(), SMUGGLED);
+      await c.write('GET /fast HTTP/1.1\r\nHost: t\r\n\r\n');
+      assert.equal((await c.final()).text(), 'fast', c.transcript());
+    } finally { c.close(); }
+    assert.equal(await counter(srv.port), before);
+  });
+
+  test('a chunk that holds a request is echoed, not run', async () => {
+    const before = await counter(srv.port);
+    const r = await request(srv.port, `POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n${SMUGGLED.length.toString(16)}\r\n${SMUGGLED}\r\n0\r\n\r\n`);
+    assert.equal(r.text(), SMUGGLED);
+    await sleep(20);
+    assert.equal(await counter(srv.port), before);
+  });
+
+  test('a GET with a body: the body is consumed, not parsed as the next request', async () => {
+    const before = await counter(srv.port);
+    const c = await Conn.open(srv.port);
+    try {
+      await c.write(`GET /api/inspect HTTP/1.1\r\nHost: t\r\nContent-Length: ${SMUGGLED.length}\r\n\r\n${SMUGGLED}GET /fast HTTP/1.1\r\nHost: t\r\n\r\n`);
+      const r = await c.final();
+      assert.equal(r.status, 200, c.transcript());
+      assert.equal(r.json().body_length, SMUGGLED.length);
+      assert.equal((await c.final()).text(), 'fast', c.transcript());
+    } finally { c.close(); }
+    assert.equal(await counter(srv.port), before);
+  });
+
+  test('a response-splitting attempt in a header value stays inside the value', async () => {
+    const r = await request(srv.port, 'GET /api/inspect HTTP/1.1\r\nHost: t\r\nX-A: a%0d%0aSet-Cookie: x=1\r\n\r\n');
+    assert.equal(r.get('set-cookie'), undefined);
+    assert.equal(r.json().headers.find(([n]) => n.toLowerCase() === 'x-a')[1], 'a%0d%0aSet-Cookie: x=1');
   });
 });
 

@@ -7,7 +7,7 @@
 // plain and the ASan+UBSan builds.
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -76,7 +76,11 @@ export async function startServer(opts = {}) {
     args.push('--config', file);
   }
   const env = { ...process.env, PORT: '0', HOSTNAME: '127.0.0.1', ...(opts.env || {}) };
-  const proc = spawn(bin, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // opts.nofile lowers the descriptor limit (the shell execs the server, so
+  // the pid is still the server's).
+  const proc = opts.nofile
+    ? spawn('sh', ['-c', `ulimit -n ${Number(opts.nofile)} && exec "$0" "$@"`, bin, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn(bin, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const srv = new Server(proc, fixture, ownsFixture);
   await srv.ready(opts.readyTimeout || 15000);
   return srv;
@@ -162,6 +166,13 @@ export class Server {
     clearTimeout(t);
     if (this.ownsFixture) this.fixture.cleanup();
     return r;
+  }
+
+  // CPU seconds (user + system) the server has used so far, from /proc.
+  cpuSeconds() {
+    const stat = readFileSync(`/proc/${this.proc.pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
   }
 
   kill() {
