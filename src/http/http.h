@@ -123,6 +123,12 @@ typedef struct cn__message {
   int chunked, expect_continue, keep_alive, is_head;
   int error_status;     /* why parsing stopped, when it did */
   const char *error_message;
+  /* When set (by on_head), body bytes go here as they arrive instead of
+   * into body: a streamed upload. Non-zero refuses the request with that
+   * status and the sentence in *why. */
+  int (*sink)(void *ud, const char *at, size_t len, const char **why);
+  void *sink_ud;
+  uint64_t sunk;        /* bytes that went to the sink */
 } cn__message;
 
 typedef struct cn__parser_limits {

@@ -98,7 +98,7 @@ static int on_headers_complete(llhttp_t *ll) {
   if (m->expect_continue && (m->chunked || m->content_length) &&
       p->hooks->on_continue)
     p->hooks->on_continue(p->ud);
-  if (!m->chunked && m->content_length &&
+  if (!m->sink && !m->chunked && m->content_length &&
       cn__buf_reserve(&m->body, (size_t)m->content_length))
     return fail(m, 503, "Server out of memory");
   return 0;
@@ -106,8 +106,14 @@ static int on_headers_complete(llhttp_t *ll) {
 
 static int on_body(llhttp_t *ll, const char *at, size_t len) {
   cn__message *m = cur(ll);
-  if (m->body.len + len > m->body_limit)
+  if (m->body.len + m->sunk + len > m->body_limit)
     return fail(m, 413, "Body exceeded the size limit");
+  if (m->sink) {
+    const char *why = NULL;
+    int status = m->sink(m->sink_ud, at, len, &why);
+    m->sunk += len; /* counted against the limit, not kept */
+    return status ? fail(m, status, why) : 0;
+  }
   if (cn__buf_append(&m->body, at, len))
     return fail(m, 503, "Server out of memory");
   return 0;

@@ -59,7 +59,7 @@ static int on_head(void *ud, cn__message *m) {
                                 m->rl.path, &req->arena, &req->hit);
   if (req->hit.route && req->hit.route->body_limit)
     m->body_limit = req->hit.route->body_limit;
-  return 0;
+  return req->decision ? 0 : cn__req_stream_body(req);
 }
 
 static void on_continue(void *ud) {

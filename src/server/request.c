@@ -51,6 +51,7 @@ void cn__req_free(cn_req *req) {
     pthread_mutex_destroy(&req->stream_mu);
     pthread_cond_destroy(&req->stream_cv);
   }
+  cn__req_data_free(req);
   cn__buf_free(&req->msg.body);
   cn__arena_reset(&req->arena);
   if (l->nfree_reqs < MAX_FREE_REQS && !l->stopping) {

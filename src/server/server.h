@@ -285,6 +285,9 @@ void cn__req_free(cn_req *req);
  * (reqdata.c). Non-zero when the request was refused; res then holds the
  * 400/415 answer. */
 int cn__req_prepare(cn_req *req);
+/* After routing (loop thread): set up a streamed multipart body when the
+ * route takes one. 0, or a status refusing the request. */
+int cn__req_stream_body(cn_req *req);
 /* Release what cn__req_prepare made (temporary upload files, JSON). */
 void cn__req_data_free(cn_req *req);
 /* Run the route's handler and settle the response (500 if it sent none). */

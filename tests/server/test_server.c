@@ -80,6 +80,44 @@ static int inspect(cn_req *req, cn_res *res) {
   return rc;
 }
 
+/* POST /api/body: what the body parsers made of the request. */
+static int body_info(cn_req *req, cn_res *res) {
+  static const char *const kinds[] = {"none", "json", "form", "multipart",
+                                      "text", "raw"};
+  json_t *j = json_pack("{s:s}", "kind", kinds[cn_req_body_kind(req)]);
+  if (cn_req_json(req))
+    json_object_set(j, "json", cn_req_json(req));
+  json_t *form = json_object();
+  const char *names[] = {"a", "b", "title", "tags"};
+  for (size_t i = 0; i < 4; i++) {
+    const cn_str *v;
+    size_t n = cn_req_form_all(req, names[i], &v);
+    if (!n)
+      continue;
+    json_t *arr = json_array();
+    for (size_t k = 0; k < n; k++)
+      json_array_append_new(arr, json_stringn(v[k].ptr, v[k].len));
+    json_object_set_new(form, names[i], arr);
+  }
+  json_object_set_new(j, "form", form);
+  json_t *files = json_array();
+  const cn_file *f;
+  size_t nf = cn_req_files(req, &f);
+  for (size_t i = 0; i < nf; i++)
+    json_array_append_new(
+        files, json_pack("{s:s%,s:s%,s:I,s:s}", "field", f[i].field.ptr,
+                         f[i].field.len, "filename", f[i].filename.ptr,
+                         f[i].filename.len, "size", (json_int_t)f[i].size,
+                         "path", f[i].path));
+  json_object_set_new(j, "files", files);
+  cn_str q = cn_req_query_get(req, "q"), c = cn_req_cookie(req, "session");
+  json_object_set_new(j, "q", str_or_null(q));
+  json_object_set_new(j, "cookie", str_or_null(c));
+  int rc = cn_res_json(res, 200, j);
+  json_decref(j);
+  return rc;
+}
+
 static int stream(cn_req *req, cn_res *res) {
   (void)req;
   cn_res_header(res, "Content-Type", "text/plain; charset=utf-8");
@@ -166,6 +204,7 @@ int main(int argc, char **argv) {
   rc |= cn_app_route(app, "GET", "/api/inspect", inspect, NULL);
   rc |= cn_app_route(app, "POST", "/api/inspect", inspect, NULL);
   rc |= cn_app_route(app, "GET", "/stream", stream, NULL);
+  rc |= cn_app_route(app, "POST", "/api/body", body_info, NULL);
   rc |= cn_app_route(app, "GET", "/api/crash", crash, NULL);
   rc |= cn_app_route(app, "GET", "/api/noreply", noreply, NULL);
   rc |= cn_app_route(app, "GET", "/api/counter", count_get, &inline_cfg);
