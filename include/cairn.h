@@ -369,6 +369,18 @@ CN_EXTERN int cn_app_middleware(cn_app *app, const cn_middleware_def *def,
 /* Serve the files under dir at their exact paths (dir's own path is kept). */
 CN_EXTERN int cn_app_public_dir(cn_app *app, const char *dir);
 
+/* ----------------------------------------------------------- environment */
+
+/* A variable of the environment the server started with, NULL when unset.
+ * Besides the process's own, it holds what the app's .env files set, loaded
+ * before the first request with Next.js's precedence (the process wins over
+ * every file; then .env.<mode>.local, .env.local, .env.<mode>, .env, where
+ * mode is development under `cairn dev`, production under `cairn start`,
+ * test when NODE_ENV or CAIRN_ENV is "test", which also skips .env.local).
+ * The string belongs to the environment: do not free or change it. Safe
+ * from any handler thread as long as nothing calls setenv while serving. */
+CN_EXTERN const char *cn_env(const char *name);
+
 /* ------------------------------------------------------- built apps */
 
 /* What `cairn build` generates for an app: every file route with the file
