@@ -31,7 +31,7 @@ int cn__cookies_parse(cn_str h, cn__arena *a, cn__pairs *out) {
       ok = c >= 0x21 && c != 0x7f && c != '"' && c != ',' && c != ';' &&
            c != '\\';
     }
-    if (!ok || cn__pairs_get(out, name).ptr)
+    if (!ok || cn__pairs_find(out, name).ptr)
       continue; /* malformed, or a repeat: the first one wins */
     char *n = cn__arena_memdup(a, name.ptr, name.len);
     char *v = cn__arena_memdup(a, value.ptr, value.len);

@@ -35,8 +35,8 @@ int cn__urlencoded_parse(cn_str in, cn__arena *a, size_t max_pairs,
 
 /* The first value of key (ptr NULL when absent); all values, in an arena
  * array (OUT: *values), returning how many. */
-cn_str cn__pairs_get(const cn__pairs *p, cn_str key);
-size_t cn__pairs_all(const cn__pairs *p, cn_str key, cn__arena *a,
+cn_str cn__pairs_find(const cn__pairs *p, cn_str key);
+size_t cn__pairs_list(const cn__pairs *p, cn_str key, cn__arena *a,
                      const cn_str **values);
 int cn__pairs_add(cn__pairs *p, cn__arena *a, cn_str key, cn_str value);
 

@@ -84,7 +84,7 @@ int cn__urlencoded_parse(cn_str in, cn__arena *a, size_t max_pairs,
   return 0;
 }
 
-cn_str cn__pairs_get(const cn__pairs *p, cn_str key) {
+cn_str cn__pairs_find(const cn__pairs *p, cn_str key) {
   for (size_t i = 0; i < p->n; i++)
     if (p->items[i].key.len == key.len &&
         !memcmp(p->items[i].key.ptr, key.ptr, key.len))
@@ -92,7 +92,7 @@ cn_str cn__pairs_get(const cn__pairs *p, cn_str key) {
   return CN_STR_NULL;
 }
 
-size_t cn__pairs_all(const cn__pairs *p, cn_str key, cn__arena *a,
+size_t cn__pairs_list(const cn__pairs *p, cn_str key, cn__arena *a,
                      const cn_str **values) {
   size_t n = 0;
   for (size_t i = 0; i < p->n; i++)

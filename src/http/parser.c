@@ -76,6 +76,19 @@ static int on_header_value_complete(llhttp_t *ll) {
   return 0;
 }
 
+/* Next.js's sentence: "Body exceeded 1mb limit", with the limit as its
+ * sizeLimit would spell it. Lives in the message's arena. */
+static int too_large(cn__message *m) {
+  size_t l = m->body_limit;
+  const char *msg =
+      l % (1u << 20) == 0
+          ? cn__arena_printf(m->arena, "Body exceeded %zumb limit", l >> 20)
+      : l % 1024 == 0
+          ? cn__arena_printf(m->arena, "Body exceeded %zukb limit", l >> 10)
+          : cn__arena_printf(m->arena, "Body exceeded %zub limit", l);
+  return fail(m, 413, msg ? msg : "Body exceeded the size limit");
+}
+
 static int on_headers_complete(llhttp_t *ll) {
   cn__parser *p = ll->data;
   cn__message *m = p->msg;
@@ -94,7 +107,7 @@ static int on_headers_complete(llhttp_t *ll) {
   if (p->hooks->on_head && (status = p->hooks->on_head(p->ud, m)))
     return fail(m, status, m->error_message);
   if (!m->chunked && m->content_length > m->body_limit)
-    return fail(m, 413, "Body exceeded the size limit");
+    return too_large(m);
   if (m->expect_continue && (m->chunked || m->content_length) &&
       p->hooks->on_continue)
     p->hooks->on_continue(p->ud);
@@ -107,7 +120,7 @@ static int on_headers_complete(llhttp_t *ll) {
 static int on_body(llhttp_t *ll, const char *at, size_t len) {
   cn__message *m = cur(ll);
   if (m->body.len + m->sunk + len > m->body_limit)
-    return fail(m, 413, "Body exceeded the size limit");
+    return too_large(m);
   if (m->sink) {
     const char *why = NULL;
     int status = m->sink(m->sink_ud, at, len, &why);

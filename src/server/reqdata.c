@@ -184,7 +184,7 @@ cn_str cn_req_query_get(const cn_req *req, const char *key) {
   cn__reqdata *d = data_of(req);
   if (!d || parse_query(req, d))
     return CN_STR_NULL;
-  return cn__pairs_get(&d->query, cn__cstr(key));
+  return cn__pairs_find(&d->query, cn__cstr(key));
 }
 
 size_t cn_req_query_all(const cn_req *req, const char *key,
@@ -196,7 +196,7 @@ size_t cn_req_query_all(const cn_req *req, const char *key,
   *values = NULL;
   if (!d || parse_query(req, d))
     return 0;
-  return cn__pairs_all(&d->query, cn__cstr(key), &((cn_req *)req)->arena,
+  return cn__pairs_list(&d->query, cn__cstr(key), &((cn_req *)req)->arena,
                        values);
 }
 
@@ -211,7 +211,7 @@ cn_str cn_req_cookie(const cn_req *req, const char *name) {
       if (cn__str_ieq2(n, CN_STR("cookie")))
         cn__cookies_parse(v, &((cn_req *)req)->arena, &d->cookies);
   }
-  return cn__pairs_get(&d->cookies, cn__cstr(name));
+  return cn__pairs_find(&d->cookies, cn__cstr(name));
 }
 
 cn_body_kind cn_req_body_kind(const cn_req *req) {
@@ -223,14 +223,14 @@ json_t *cn_req_json(const cn_req *req) {
 }
 
 cn_str cn_req_form(const cn_req *req, const char *name) {
-  return req->data ? cn__pairs_get(&req->data->form, cn__cstr(name))
+  return req->data ? cn__pairs_find(&req->data->form, cn__cstr(name))
                    : CN_STR_NULL;
 }
 
 size_t cn_req_form_all(const cn_req *req, const char *name,
                        const cn_str **values) {
   *values = NULL;
-  return req->data ? cn__pairs_all(&req->data->form, cn__cstr(name),
+  return req->data ? cn__pairs_list(&req->data->form, cn__cstr(name),
                                    &((cn_req *)req)->arena, values)
                    : 0;
 }

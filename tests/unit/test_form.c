@@ -44,9 +44,9 @@ TEST(urlencoded) {
       continue;
     }
     const cn_str *all;
-    CHECK_EQ_INT(cn__pairs_all(&p, cn__cstr(t[i].key), &A, &all),
+    CHECK_EQ_INT(cn__pairs_list(&p, cn__cstr(t[i].key), &A, &all),
                  t[i].count);
-    cn_str v = cn__pairs_get(&p, cn__cstr(t[i].key));
+    cn_str v = cn__pairs_find(&p, cn__cstr(t[i].key));
     if (t[i].first)
       CHECK_EQ_SLICE(v, t[i].first);
     else
@@ -63,17 +63,17 @@ TEST(cookies) {
   CHECK(cn__cookies_parse(
             CN_STR("a=1; b=\"quoted\"; a=2; bad; =x; c d=1; e=f g; h=ok;"),
             &A, &p) == 0);
-  CHECK_EQ_SLICE(cn__pairs_get(&p, CN_STR("a")), "1");
-  CHECK_EQ_SLICE(cn__pairs_get(&p, CN_STR("b")), "quoted");
-  CHECK_EQ_SLICE(cn__pairs_get(&p, CN_STR("h")), "ok");
-  CHECK(cn__pairs_get(&p, CN_STR("e")).ptr == NULL); /* space in value */
-  CHECK(cn__pairs_get(&p, CN_STR("c d")).ptr == NULL);
-  CHECK(cn__pairs_get(&p, CN_STR("bad")).ptr == NULL);
+  CHECK_EQ_SLICE(cn__pairs_find(&p, CN_STR("a")), "1");
+  CHECK_EQ_SLICE(cn__pairs_find(&p, CN_STR("b")), "quoted");
+  CHECK_EQ_SLICE(cn__pairs_find(&p, CN_STR("h")), "ok");
+  CHECK(cn__pairs_find(&p, CN_STR("e")).ptr == NULL); /* space in value */
+  CHECK(cn__pairs_find(&p, CN_STR("c d")).ptr == NULL);
+  CHECK(cn__pairs_find(&p, CN_STR("bad")).ptr == NULL);
   CHECK_EQ_INT(p.n, 3);
   cn__pairs q = {0};
   CHECK(cn__cookies_parse(CN_STR(""), &A, &q) == 0 && q.n == 0);
   CHECK(cn__cookies_parse(CN_STR("tok=a%20b"), &A, &q) == 0);
-  CHECK_EQ_SLICE(cn__pairs_get(&q, CN_STR("tok")), "a%20b"); /* as sent */
+  CHECK_EQ_SLICE(cn__pairs_find(&q, CN_STR("tok")), "a%20b"); /* as sent */
 }
 
 TEST(media_types) {
@@ -123,9 +123,9 @@ static int count_tmp_files(void) {
 
 static void check_parsed(cn__multipart *mp) {
   CHECK_EQ_INT(mp->fields.n, 2);
-  CHECK_EQ_SLICE(cn__pairs_get(&mp->fields, CN_STR("title")),
+  CHECK_EQ_SLICE(cn__pairs_find(&mp->fields, CN_STR("title")),
                  "Hello\r\nworld");
-  CHECK_EQ_SLICE(cn__pairs_get(&mp->fields, CN_STR("tricky")),
+  CHECK_EQ_SLICE(cn__pairs_find(&mp->fields, CN_STR("tricky")),
                  "\r\n--XyNot the end \r\n--Xy\r");
   CHECK_EQ_INT(mp->nfiles, 1);
   if (mp->nfiles != 1)
