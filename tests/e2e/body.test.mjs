@@ -249,6 +249,19 @@ describe('Expect', () => {
     } finally { c.close(); }
   });
 
+  test('HTTP/1.0 with 100-continue: no 100 is sent (RFC 9110 10.1.1)', async () => {
+    const c = await Conn.open(srv.port);
+    try {
+      await c.write('POST /echo HTTP/1.0\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n');
+      await sleep(300);
+      assert.equal(c.unread().length, 0, `nothing before the body\n${c.transcript()}`);
+      await c.write('hello');
+      const r = await c.next();
+      assert.equal(r.status, 200, c.transcript());
+      assert.equal(r.text(), 'hello');
+    } finally { c.close(); }
+  });
+
   test('any other expectation: 417 (JSON under /api)', async () => {
     for (const e of ['200-ok', 'something', '100-continue-please']) {
       const r = await request(srv.port, req('POST', '/api/small', { Host: 't', 'Content-Length': 2, Expect: e }, { body: 'hi' }));

@@ -27,6 +27,20 @@ describe('basics', () => {
     assertDate(r);
   });
 
+  test('every response is framed by Content-Length or chunked, never by the close', async () => {
+    for (const path of ['/api/hello', '/fast', '/', '/index.html', '/big.bin', '/nope', '/api/nope', '/api/crash', '/stream', '/sleep?ms=1']) {
+      const c = await Conn.open(srv.port);
+      try {
+        await c.write(GET(path));
+        const r = await c.final({ timeout: 10000 });
+        const cl = r.get('content-length'), te = r.get('transfer-encoding');
+        assert.ok((cl !== undefined) !== (te !== undefined), `${path}: exactly one of Content-Length, Transfer-Encoding\n${show(r.raw, 400)}`);
+        if (te !== undefined) assert.equal(te, 'chunked');
+        assert.equal(c.ended, false, `${path}: the connection stays open`);
+      } finally { c.close(); }
+    }
+  });
+
   test('GET / serves the HTML page', async () => {
     const r = await request(srv.port, GET('/'));
     assert.equal(r.status, 200);

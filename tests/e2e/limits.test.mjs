@@ -219,7 +219,7 @@ describe('size limits set through the config', () => {
 describe('timeouts', () => {
   let srv;
   before(async () => {
-    srv = await serve({ limits: { header_timeout_ms: 400, request_timeout_ms: 800, keepalive_timeout_ms: 1000 } });
+    srv = await serve({ limits: { header_timeout_ms: 400, request_timeout_ms: 800, keepalive_timeout_ms: 1000, linger_ms: 300 } });
   });
 
   test('headers not complete in time: 408 and close', async () => {
@@ -303,7 +303,21 @@ describe('timeouts', () => {
     } finally { c.close(); }
   });
 
-  test('the idle timer does not cut a slow handler', async () => {
+  test('the lingering drain after an error ends: a client that keeps sending is cut off', async () => {
+    const c = await Conn.open(srv.port, { allowHalfOpen: true });
+    let stop = false;
+    try {
+      await c.write('GET /api/hello HTTP/1.1\r\nHost : bad\r\n\r\n');
+      const r = await c.final();
+      assert.equal(r.status, 400);
+      (async () => {
+        while (!stop && !c.closed && !c.error) { await c.write('x'.repeat(1024)); await sleep(50); }
+      })();
+      assert.equal(await c.waitClosed(8000), true, 'the server stopped draining and closed');
+    } finally { stop = true; c.close(); }
+  });
+
+  test('neither the request nor the idle timer cuts a slow handler', async () => {
     const r = await request(srv.port, req('GET', '/sleep?ms=1500'), { timeout: 8000 });
     assert.equal(r.text(), 'slept 1500');
   });

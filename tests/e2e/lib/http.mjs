@@ -137,9 +137,11 @@ export function parseAll(buf, { heads = [] } = {}) {
 
 // One client connection, read response by response.
 export class Conn {
-  static open(port, { host = '127.0.0.1' } = {}) {
+  // allowHalfOpen keeps our side writable after the server's FIN (to see
+  // what a lingering close does with bytes that keep coming).
+  static open(port, { host = '127.0.0.1', allowHalfOpen = false } = {}) {
     return new Promise((res, rej) => {
-      const sock = net.connect({ port, host });
+      const sock = net.connect({ port, host, allowHalfOpen });
       sock.once('connect', () => { sock.removeListener('error', rej); res(new Conn(sock)); });
       sock.once('error', rej);
     });
@@ -150,13 +152,14 @@ export class Conn {
     this.buf = Buffer.alloc(0);
     this.pos = 0;
     this.ended = false; // the server sent FIN (or the socket closed)
+    this.closed = false; // the socket is gone both ways
     this.error = null;
     this.sent = [];
     this._waiters = [];
     sock.setNoDelay(true);
     sock.on('data', (d) => { this.buf = Buffer.concat([this.buf, d]); this._wake(); });
     sock.on('end', () => { this.ended = true; this._wake(); });
-    sock.on('close', () => { this.ended = true; this._wake(); });
+    sock.on('close', () => { this.ended = true; this.closed = true; this._wake(); });
     sock.on('error', (e) => { this.error = e; this.ended = true; this._wake(); });
   }
 
@@ -214,6 +217,17 @@ export class Conn {
   async waitEnd(timeout = 5000) {
     const deadline = Date.now() + timeout;
     while (!this.ended) {
+      const left = deadline - Date.now();
+      if (left <= 0) return false;
+      await this._wait(left);
+    }
+    return true;
+  }
+
+  // Wait until the socket is closed both ways (or errored); true if so.
+  async waitClosed(timeout = 5000) {
+    const deadline = Date.now() + timeout;
+    while (!this.closed && !this.error) {
       const left = deadline - Date.now();
       if (left <= 0) return false;
       await this._wait(left);
