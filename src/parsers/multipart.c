@@ -203,13 +203,17 @@ static int emit(cn__mp *mp, const char *data, size_t n) {
   if (!n)
     return 0;
   if (p->path) {
-    if (n > mp->lim.max_file_bytes - p->size)
+    /* Both limits count the same bytes: report the one the first byte
+     * too many crosses, so the answer never depends on chunking. */
+    uint64_t file_room = mp->lim.max_file_bytes - p->size;
+    uint64_t total_room = mp->lim.max_total_file_bytes - mp->file_total;
+    if (n > file_room && file_room <= total_room)
       return fail(mp, CN_ETOOBIG,
                   "multipart file \"%s\" exceeds the file size limit of %llu "
                   "bytes",
                   cn__parsers_show(p->name, shown, 64),
                   (unsigned long long)mp->lim.max_file_bytes);
-    if (n > mp->lim.max_total_file_bytes - mp->file_total)
+    if (n > total_room)
       return fail(mp, CN_ETOOBIG,
                   "multipart files exceed the total upload limit of %llu "
                   "bytes",
