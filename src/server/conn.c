@@ -235,8 +235,13 @@ static cn_req *sniffed_request(cn__conn *c, const char *p, size_t n) {
     const char *t = sp + 1, *e = t;
     while (e < end && *e != ' ' && *e != '?' && *e != '\r')
       e++;
-    req->msg.rl.method = cn__str(p, (size_t)(sp - p));
-    req->msg.rl.path = cn__str(t, (size_t)(e - t));
+    /* Copied: the read buffer is reused before the request is freed. */
+    char *m = cn__arena_memdup(&req->arena, p, (size_t)(sp - p));
+    char *path = cn__arena_memdup(&req->arena, t, (size_t)(e - t));
+    if (m && path) {
+      req->msg.rl.method = cn__str(m, (size_t)(sp - p));
+      req->msg.rl.path = cn__str(path, (size_t)(e - t));
+    }
   }
   return req;
 }
