@@ -1,0 +1,261 @@
+/*
+ * Walking an app: which files are routes, pages, layouts, the middleware;
+ * which directories a watcher should follow; and the route tree's verdict
+ * on the whole set (conflicts worded as Next.js words them).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include "cli/cli.h"
+
+static int push_dir(cn__cli_scan *s, const char *rel) {
+  if (s->ndirs == s->capdirs) {
+    size_t cap = s->capdirs ? s->capdirs * 2 : 16;
+    char **v = cn__realloc(s->dirs, cap * sizeof(*v));
+    if (!v)
+      return CN_ENOMEM;
+    s->dirs = v;
+    s->capdirs = cap;
+  }
+  if (!(s->dirs[s->ndirs] = cn__strdup(rel)))
+    return CN_ENOMEM;
+  s->ndirs++;
+  return 0;
+}
+
+/* Add a problem; s->errors stays NUL-terminated. */
+static int problem(cn__cli_scan *s, const char *fmt, const char *a,
+                   const char *b) {
+  s->nerrors++;
+  int rc = cn__buf_appendf(&s->errors, fmt, a, b);
+  if (!rc)
+    rc = cn__buf_append(&s->errors, "\n", 2);
+  if (!rc)
+    s->errors.len--; /* the NUL stays, uncounted */
+  return rc;
+}
+
+/* "app/api/[id]/route.c" -> "app_api__id__route_c-1a2b3c4d" and the build
+ * symbol cn_route_<16 hex>: stable across builds, so the cache holds. */
+static void name_entry(cn__cli_entry *e) {
+  uint64_t h = cn__cli_hash(e->rel, strlen(e->rel), CN__CLI_HASH_INIT);
+  char readable[48];
+  size_t n = 0;
+  for (const char *p = e->rel; *p && n + 1 < sizeof readable; p++) {
+    char ch = *p;
+    int ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+             (ch >= '0' && ch <= '9') || ch == '-';
+    readable[n++] = ok ? ch : '_';
+  }
+  readable[n] = '\0';
+  snprintf(e->base, sizeof e->base, "%s-%08x", readable,
+           (unsigned)(h ^ (h >> 32)));
+  snprintf(e->sym, sizeof e->sym, "cn_route_%016llx", (unsigned long long)h);
+}
+
+static int push_entry(cn__cli_scan *s, const char *rel, cn__route_kind kind,
+                      const char *pattern, int middleware) {
+  if (s->n == s->cap) {
+    size_t cap = s->cap ? s->cap * 2 : 32;
+    cn__cli_entry *v = cn__realloc(s->v, cap * sizeof(*v));
+    if (!v)
+      return CN_ENOMEM;
+    s->v = v;
+    s->cap = cap;
+  }
+  cn__cli_entry *e = &s->v[s->n];
+  memset(e, 0, sizeof(*e));
+  e->rel = cn__strdup(rel);
+  e->pattern = pattern ? cn__strdup(pattern) : NULL;
+  if (!e->rel || (pattern && !e->pattern)) {
+    cn__free(e->rel);
+    cn__free(e->pattern);
+    return CN_ENOMEM;
+  }
+  e->kind = kind;
+  e->middleware = middleware;
+  e->unit = middleware || kind == CN__ROUTE_HANDLER || kind == CN__ROUTE_API;
+  name_entry(e);
+  s->n++;
+  return 0;
+}
+
+/* A file found under app/ or pages/. */
+static int consider(cn__cli_scan *s, const char *rel) {
+  char pattern[CN__ROUTE_PATTERN_MAX], err[512];
+  cn__route_kind kind;
+  if (strpbrk(rel, "\t\n\r"))
+    return problem(s, "%s: file names with tabs or line breaks cannot be "
+                      "routes%s",
+                   rel, "");
+  int rc = cn__route_pattern_from_file(rel, &kind, pattern, sizeof pattern,
+                                       err, sizeof err);
+  if (rc == CN_ENOMEM)
+    return rc;
+  if (rc)
+    return problem(s, "%s%s", err, "");
+  if (kind == CN__ROUTE_NONE)
+    return 0;
+  return push_entry(s, rel, kind, pattern, 0);
+}
+
+/* Directories never walked: hidden ones (.git, .cairn), node_modules. */
+static int skip_dir(const char *name) {
+  return name[0] == '.' || !strcmp(name, "node_modules");
+}
+
+static int walk(cn__cli_scan *s, const char *rel, int routes, int depth) {
+  DIR *d = opendir(rel);
+  if (!d)
+    return errno == ENOENT || errno == ENOTDIR ? 0 : CN_EIO;
+  int rc = push_dir(s, rel);
+  struct dirent *de;
+  char path[CN__CLI_PATH];
+  while (!rc && (de = readdir(d))) {
+    const char *name = de->d_name;
+    if (!strcmp(name, ".") || !strcmp(name, ".."))
+      continue;
+    if ((size_t)snprintf(path, sizeof path, "%s/%s", rel, name) >=
+        sizeof path)
+      continue;
+    struct stat st;
+    if (lstat(path, &st))
+      continue;
+    /* Symbolic links to directories are not followed (no loops); links to
+     * files are files. */
+    if (S_ISDIR(st.st_mode)) {
+      if (!skip_dir(name) && depth < 64)
+        rc = walk(s, path, routes, depth + 1);
+    } else if (routes && (S_ISREG(st.st_mode) ||
+                          (S_ISLNK(st.st_mode) && stat(path, &st) == 0 &&
+                           S_ISREG(st.st_mode)))) {
+      rc = consider(s, path);
+    }
+  }
+  closedir(d);
+  return rc;
+}
+
+static int by_rel(const void *a, const void *b) {
+  return strcmp(((const cn__cli_entry *)a)->rel,
+                ((const cn__cli_entry *)b)->rel);
+}
+
+static int by_str(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int cn__cli_scan_walk(cn__cli_scan *s) {
+  int rc = push_dir(s, ".");
+  if (!rc)
+    rc = walk(s, "app", 1, 0);
+  if (!rc)
+    rc = walk(s, "pages", 1, 0);
+  /* Watched, not routed: data/ (the data layer), public/, and any other
+   * folder an app keeps headers in (lib/). */
+  DIR *d = rc ? NULL : opendir(".");
+  struct dirent *de;
+  while (d && !rc && (de = readdir(d))) {
+    struct stat st;
+    if (skip_dir(de->d_name) || !strcmp(de->d_name, "app") ||
+        !strcmp(de->d_name, "pages") || lstat(de->d_name, &st) ||
+        !S_ISDIR(st.st_mode))
+      continue;
+    rc = walk(s, de->d_name, 0, 0);
+  }
+  if (d)
+    closedir(d);
+  struct stat st;
+  if (!rc && stat("middleware.c", &st) == 0 && S_ISREG(st.st_mode))
+    rc = push_entry(s, "middleware.c", CN__ROUTE_NONE, NULL, 1);
+  if (!rc) {
+    qsort(s->v, s->n, sizeof(*s->v), by_rel);
+    qsort(s->dirs, s->ndirs, sizeof(*s->dirs), by_str);
+  }
+  return rc;
+}
+
+static int mark_in_tree(const cn__route_info *info, void *ud) {
+  (void)ud;
+  ((cn__cli_entry *)info->data)->in_tree = 1;
+  return 0;
+}
+
+int cn__cli_scan_check(cn__cli_scan *s) {
+  char err[8192];
+  cn__router_free(s->router);
+  if (!(s->router = cn__router_new()))
+    return CN_ENOMEM;
+  for (size_t i = 0; i < s->n; i++) {
+    cn__cli_entry *e = &s->v[i];
+    e->in_tree = 0;
+    if (e->middleware || !cn__route_kind_is_endpoint(e->kind))
+      continue;
+    int rc = cn__router_add(s->router, e->pattern, e->rel, e, err,
+                            sizeof err);
+    if (rc == CN_ENOMEM)
+      return rc;
+    if (rc && problem(s, "%s%s", err, ""))
+      return CN_ENOMEM;
+  }
+  int rc = cn__router_finish(s->router, err, sizeof err);
+  if (rc == CN_ENOMEM)
+    return rc;
+  if (rc) {
+    /* One conflict per line. */
+    size_t n = strlen(err);
+    while (n && err[n - 1] == '\n')
+      err[--n] = '\0';
+    for (char *line = err; line && *line;) {
+      char *nl = strchr(line, '\n');
+      if (nl)
+        *nl = '\0';
+      if (problem(s, "%s%s", line, ""))
+        return CN_ENOMEM;
+      line = nl ? nl + 1 : NULL;
+    }
+  }
+  cn__router_foreach(s->router, mark_in_tree, NULL);
+  return 0;
+}
+
+void cn__cli_scan_free(cn__cli_scan *s) {
+  for (size_t i = 0; i < s->n; i++) {
+    cn__free(s->v[i].rel);
+    cn__free(s->v[i].pattern);
+  }
+  for (size_t i = 0; i < s->ndirs; i++)
+    cn__free(s->dirs[i]);
+  cn__free(s->v);
+  cn__free(s->dirs);
+  cn__buf_free(&s->errors);
+  cn__router_free(s->router);
+  memset(s, 0, sizeof(*s));
+}
+
+cn__cli_entry *cn__cli_scan_middleware(const cn__cli_scan *s) {
+  for (size_t i = 0; i < s->n; i++)
+    if (s->v[i].middleware)
+      return &s->v[i];
+  return NULL;
+}
+
+typedef struct visit_ctx {
+  cn__cli_entry_fn *fn;
+  void *ud;
+} visit_ctx;
+
+static int visit(const cn__route_info *info, void *ud) {
+  visit_ctx *v = ud;
+  v->fn(info->data, v->ud);
+  return 0;
+}
+
+void cn__cli_scan_foreach(const cn__cli_scan *s, cn__cli_entry_fn *fn,
+                          void *ud) {
+  visit_ctx v = {fn, ud};
+  if (s->router)
+    cn__router_foreach(s->router, visit, &v);
+}
