@@ -118,7 +118,7 @@ int cn__cookie_parse(cn__arena *a, const cn_str *headers, size_t n,
                      size_t max_cookies, cn__pairs *out, cn__perr *err) {
   out->items = NULL;
   out->len = 0;
-  cn__parsers_errf(err, "%s", "");
+  cn__parsers_errclear(err);
   if (!max_cookies)
     max_cookies = CN__COOKIES_MAX_DEFAULT;
   count_ctx cc = {0, 0};

@@ -5,6 +5,23 @@
  */
 #include "parsers/parsers_int.h"
 
+#define T1(c) [c] = 1
+const unsigned char cn__parsers_tchar_tab[256] = {
+    T1('!'), T1('#'), T1('$'), T1('%'), T1('&'), T1('\''), T1('*'), T1('+'),
+    T1('-'), T1('.'), T1('^'), T1('_'), T1('`'), T1('|'), T1('~'),
+    T1('0'), T1('1'), T1('2'), T1('3'), T1('4'), T1('5'), T1('6'), T1('7'),
+    T1('8'), T1('9'),
+    T1('A'), T1('B'), T1('C'), T1('D'), T1('E'), T1('F'), T1('G'), T1('H'),
+    T1('I'), T1('J'), T1('K'), T1('L'), T1('M'), T1('N'), T1('O'), T1('P'),
+    T1('Q'), T1('R'), T1('S'), T1('T'), T1('U'), T1('V'), T1('W'), T1('X'),
+    T1('Y'), T1('Z'),
+    T1('a'), T1('b'), T1('c'), T1('d'), T1('e'), T1('f'), T1('g'), T1('h'),
+    T1('i'), T1('j'), T1('k'), T1('l'), T1('m'), T1('n'), T1('o'), T1('p'),
+    T1('q'), T1('r'), T1('s'), T1('t'), T1('u'), T1('v'), T1('w'), T1('x'),
+    T1('y'), T1('z'),
+};
+#undef T1
+
 static size_t skip_ows(cn_str s, size_t pos) {
   while (pos < s.len && (s.ptr[pos] == ' ' || s.ptr[pos] == '\t'))
     pos++;
@@ -121,9 +138,10 @@ int cn__parsers_params(cn__arena *a, cn_str s, cn__pair *params, size_t max,
     if (pos >= s.len || s.ptr[pos] == ';')
       continue;
     if (count == max) {
+      /* A header, not a payload: 400, not 413. */
       cn__parsers_errf(err, "the %s header has more than %zu parameters",
                        what, max);
-      return CN_ETOOBIG;
+      return CN_EPARSE;
     }
     cn__pair p;
     size_t next = one_param(a, s, pos, &p, &why);
@@ -157,8 +175,10 @@ bad:;
 
 int cn__ctype_parse(cn__arena *a, cn_str value, cn__ctype *out,
                     cn__perr *err) {
-  memset(out, 0, sizeof *out);
-  cn__parsers_errf(err, "%s", "");
+  /* Not the whole struct: params[] past nparams is never read. */
+  out->type = out->charset = out->boundary = CN_STR_NULL;
+  out->nparams = 0;
+  cn__parsers_errclear(err);
   cn_str s = value.ptr ? cn__str_trim(value) : cn__str("", 0);
   size_t t = token_end(s, 0);
   size_t sub = t + 1 <= s.len ? token_end(s, t + 1) : t;

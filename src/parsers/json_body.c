@@ -9,7 +9,7 @@
 
 int cn__json_parse(cn_str body, json_t **out, cn__perr *err) {
   *out = NULL;
-  cn__parsers_errf(err, "%s", "");
+  cn__parsers_errclear(err);
   if (!body.len) {
     /* Next.js: an empty body is {} (whitespace alone is not empty). */
     *out = json_object();

@@ -282,7 +282,7 @@ static int disposition(cn__mp *mp, cn_str v, cn__mp_part *p) {
                               MP_DISP_PARAMS, &n, "multipart Content-Disposition",
                               &mp->perr);
   if (rc)
-    return fail_keep(mp, rc == CN_ETOOBIG ? CN_EPARSE : rc);
+    return fail_keep(mp, rc);
   for (size_t i = 0; i < n; i++) {
     if (cn_str_eq(params[i].key, "name"))
       p->name = params[i].value;
@@ -562,7 +562,7 @@ static void limits_fill(cn__mp_limits *l, const cn__mp_limits *in) {
 int cn__mp_new(cn__arena *a, cn_str boundary, const cn__mp_limits *lim,
                cn__mp **out, cn__perr *err) {
   *out = NULL;
-  cn__parsers_errf(err, "%s", "");
+  cn__parsers_errclear(err);
   if (!boundary.ptr) {
     cn__parsers_errf(err, "multipart/form-data without a boundary parameter");
     return CN_EPARSE;

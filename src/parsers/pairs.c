@@ -103,7 +103,7 @@ static int pairs_parse(cn__arena *a, cn_str s, size_t max, cn__pairs *out,
                        cn__perr *err, const char *what) {
   out->items = NULL;
   out->len = 0;
-  cn__parsers_errf(err, "%s", "");
+  cn__parsers_errclear(err);
   if (!max)
     max = CN__PAIRS_MAX_DEFAULT;
   if (!s.ptr || !s.len)

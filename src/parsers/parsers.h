@@ -26,8 +26,10 @@
  *     cn__mp_cleanup (or cn__body_release) removes them after the response.
  *
  * Errors. 0 on success, otherwise a negative CN_E* code: CN_EPARSE for
- * malformed input (the server answers 400), CN_ETOOBIG for a limit (413),
- * CN_ENOMEM, CN_EIO for a temp-file failure (500). Each failure also writes
+ * malformed input (the server answers 400), CN_ETOOBIG for a count or
+ * size limit (413 for a body; a query string or Cookie header over its
+ * limit is the head's fault, where 414 / 431 fit better), CN_ENOMEM,
+ * CN_EIO for a temp-file failure (500). Each failure also writes
  * one English sentence into a cn__perr the caller passes (may be NULL), fit
  * to be the "error" of a JSON error body: ASCII only (bytes quoted from the
  * input are shown as '?' when not printable), no file-system paths.
@@ -162,8 +164,8 @@ typedef struct cn__ctype {
 /* Parse a Content-Type value (RFC 9110 media-type: token "/" token, then
  * *( OWS ";" OWS [ token "=" ( token / quoted-string ) ] )). A parameter
  * named twice is an error (two boundaries would let two parsers disagree).
- * OUT: *out. Errors: CN_EPARSE (message says what is wrong), CN_ETOOBIG
- * (more than CN__CTYPE_MAX_PARAMS parameters), CN_ENOMEM. */
+ * OUT: *out. Errors: CN_EPARSE (message says what is wrong, including
+ * more than CN__CTYPE_MAX_PARAMS parameters), CN_ENOMEM. */
 int cn__ctype_parse(cn__arena *a, cn_str value, cn__ctype *out,
                     cn__perr *err);
 
@@ -227,7 +229,15 @@ int cn__mp_new(cn__arena *a, cn_str boundary, const cn__mp_limits *lim,
  * CR or LF, a header without ':', no or duplicate Content-Disposition, not
  * form-data, no name), CN_ETOOBIG (parts, field, file, total or header
  * block over its limit; the message names the limit and the value),
- * CN_EIO (temporary file), CN_ENOMEM. */
+ * CN_EIO (temporary file), CN_ENOMEM, CN_ESTATE after cn__mp_cleanup.
+ * Strictness, decided here: lines end in CRLF only; a delimiter may be
+ * followed by up to 64 blanks of transport padding, then CRLF or "--",
+ * and anything else after it ("--boundaryX") is an error rather than data
+ * (RFC 2046 forbids the delimiter inside content); part headers other than
+ * Content-Disposition and Content-Type are ignored (so is
+ * Content-Transfer-Encoding, deprecated by RFC 7578), as is the RFC 5987
+ * filename* parameter (browsers never send it; a part with only filename*
+ * is a field). */
 int cn__mp_feed(cn__mp *mp, const void *data, size_t len);
 
 /* The body has ended. 0 when the closing boundary was seen, else CN_EPARSE

@@ -784,61 +784,6 @@ TEST(multipart_oom) {
   dir_end();
 }
 
-TEST(multipart_via_body_dispatch) {
-  dir_begin();
-  cn__body_opts opts = {0};
-  opts.multipart.tmp_dir = tmpdir;
-  cn__arena a;
-  cn__arena_init(&a, NULL, 0);
-  cn__body b;
-  CHECK_EQ_INT(cn__body_parse(&a,
-                              CN_STR("multipart/form-data; boundary=\"" B "\""),
-                              cn__str(sample, sizeof sample - 1), &opts, &b),
-               0);
-  CHECK_EQ_INT(b.kind, CN_BODY_MULTIPART);
-  CHECK_EQ_INT(b.form.len, 3);
-  CHECK_EQ_INT(b.nfiles, 2);
-  CHECK_EQ_SLICE(b.files[0].filename, "a.txt");
-  CHECK_EQ_INT(dir_entries(), 2);
-  cn__body_release(&b);
-  CHECK_EQ_INT(dir_entries(), 0);
-  cn__body_release(&b);
-  /* Streaming through begin / feed / finish, 3-byte chunks. */
-  CHECK_EQ_INT(cn__body_begin(&a, CN_STR("Multipart/Form-Data; boundary=" B),
-                              &opts, &b),
-               0);
-  CHECK_EQ_INT(b.kind, CN_BODY_MULTIPART);
-  for (size_t off = 0; off < sizeof sample - 1; off += 3)
-    CHECK_EQ_INT(
-        cn__body_feed(&b, sample + off, CN__MIN(3, sizeof sample - 1 - off)),
-        0);
-  CHECK_EQ_INT(cn__body_finish(&a, &b, CN_STR_NULL), 0);
-  CHECK_EQ_SLICE(cn__pairs_get(&b.form, CN_STR("title")), "Hello, world");
-  cn__body_release(&b);
-  /* Truncated, and a boundary the body never uses. */
-  CHECK_EQ_INT(cn__body_parse(&a, CN_STR("multipart/form-data; boundary=" B),
-                              cn__str(sample, 200), &opts, &b),
-               CN_EPARSE);
-  CHECK(strstr(b.err.msg, "multipart body truncated") != NULL);
-  CHECK_EQ_INT(dir_entries(), 0);
-  CHECK_EQ_INT(cn__body_parse(&a, CN_STR("multipart/form-data; boundary=zz"),
-                              cn__str(sample, sizeof sample - 1), &opts, &b),
-               CN_EPARSE);
-  CHECK_EQ_STR(b.err.msg, "multipart boundary not found");
-  /* Streaming error: the message reaches b.err, files are gone. */
-  opts.multipart.max_parts = 1;
-  static const char two[] = FILEPART("f", "a", "x/y", "d") FIELD("g", "1") END;
-  CHECK_EQ_INT(cn__body_begin(&a, CN_STR("multipart/form-data; boundary=" B),
-                              &opts, &b),
-               0);
-  CHECK_EQ_INT(cn__body_feed(&b, two, sizeof two - 1), CN_ETOOBIG);
-  CHECK(strstr(b.err.msg, "more than 1 parts") != NULL);
-  CHECK_EQ_INT(dir_entries(), 0);
-  cn__body_release(&b);
-  cn__arena_destroy(&a);
-  dir_end();
-}
-
 int main(void) {
   RUN(multipart_table);
   RUN(multipart_nul_in_header);
@@ -853,6 +798,5 @@ int main(void) {
   RUN(multipart_cleanup_mid_stream);
   RUN(multipart_tmp_dir);
   RUN(multipart_oom);
-  RUN(multipart_via_body_dispatch);
   return check_summary();
 }
