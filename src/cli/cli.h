@@ -182,7 +182,7 @@ int cn__cli_jobs_busy(const cn__cli_jobs *q);
 typedef struct cn__cli_stamp {
   uint64_t flags;
   unsigned gen;
-  char out[CN__CLI_PATH];
+  char out[CN__CLI_PATH + 128];
   int64_t started_ns; /* wall clock when the compile started (write only) */
 } cn__cli_stamp;
 

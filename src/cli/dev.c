@@ -1,3 +1,742 @@
-#include "cli/cli.h"
-int cn__cli_cmd_dev(const cn__cli *c, int argc, char **argv) { (void)c; (void)argc; (void)argv; return 1; }
-int cn__cli_cmd_dev_serve(const cn__cli *c, int argc, char **argv) { (void)c; (void)argc; (void)argv; return 1; }
+/*
+ * `cairn dev`: rounds of scan, compile and settle, and the session around
+ * them (the listening socket, signals, the first start). dev.h has the
+ * shape; the decisions are here:
+ *
+ *   - A round starts 25 ms after the last file event of a burst (an editor
+ *     saving writes, renames and touches in quick succession).
+ *   - Compiles run in parallel; a round settles when the last one ends. If
+ *     files changed meanwhile, another round follows at once.
+ *   - Settling sends `replace` for each route whose shared object changed
+ *     and then `reload`, or starts a new server process when what the
+ *     process was started with no longer holds (the set of routes, the
+ *     middleware, cairn.json, the .env files).
+ */
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli/dev.h"
+#include "env/env.h"
+
+extern char **environ;
+
+static void round_start(cn__dev_cmd *d);
+static void settle(cn__dev_cmd *d);
+
+uint64_t cn__dev_cmd_now(cn__dev_cmd *d) {
+  (void)d;
+  return uv_hrtime() / 1000000;
+}
+
+/* ----------------------------------------------------------- messages */
+
+static void ok_line(cn__dev_cmd *d, const char *fmt, const char *a,
+                    const char *b) {
+  int on = d->c->color_out;
+  printf(" %s\u2713%s ", cn__cli_c(on, CN__C_GREEN), cn__cli_c(on, CN__C_RESET));
+  printf(fmt, a, b);
+  printf("\n");
+  fflush(stdout);
+}
+
+/* Compiler output for a browser: without the terminal's colours. */
+static void strip_ansi(char *s) {
+  char *o = s;
+  for (char *p = s; *p;) {
+    if (*p == '\033' && p[1] == '[') {
+      p += 2;
+      while (*p && !(*p >= '@' && *p <= '~'))
+        p++;
+      if (*p)
+        p++;
+      continue;
+    }
+    *o++ = *p++;
+  }
+  *o = '\0';
+}
+
+/* Every problem of the app now: the scan's, then each file's. Printed once
+ * when it changes, and sent to the server processes. */
+static void show_errors(cn__dev_cmd *d) {
+  cn__buf b = {0};
+  if (d->scan_errors && *d->scan_errors)
+    cn__buf_appendf(&b, "%s", d->scan_errors);
+  for (size_t i = 0; i < d->nunits; i++) {
+    cn__dev_unit *u = d->units[i];
+    if (u->seen && u->error)
+      cn__buf_appendf(&b, "%s%s", b.len ? "\n" : "", u->error);
+  }
+  const char *now = b.ptr ? b.ptr : "";
+  const char *was = d->shown_errors ? d->shown_errors : "";
+  if (!strcmp(now, was)) {
+    cn__buf_free(&b);
+    return;
+  }
+  int on = d->c->color_err;
+  if (*now)
+    fprintf(stderr, " %s\u2717 Failed to compile%s\n%s\n",
+            cn__cli_c(on, CN__C_RED), cn__cli_c(on, CN__C_RESET), now);
+  else
+    ok_line(d, "Fixed: the app compiles again%s%s", "", "");
+  fflush(stderr);
+  cn__free(d->shown_errors);
+  d->shown_errors = b.ptr ? b.ptr : NULL;
+  char *plain = d->shown_errors ? cn__strdup(d->shown_errors) : NULL;
+  if (plain)
+    strip_ansi(plain);
+  if (d->cur)
+    cn__dev_child_send_error(d->cur, plain);
+  if (d->next)
+    cn__dev_child_send_error(d->next, plain);
+  cn__free(plain);
+}
+
+/* -------------------------------------------------------------- units */
+
+static cn__dev_unit *unit_find(cn__dev_cmd *d, const char *rel) {
+  for (size_t i = 0; i < d->nunits; i++)
+    if (!strcmp(d->units[i]->rel, rel))
+      return d->units[i];
+  return NULL;
+}
+
+static cn__dev_unit *unit_for_pattern(cn__dev_cmd *d, const char *pattern) {
+  for (size_t i = 0; i < d->nunits; i++) {
+    cn__dev_unit *u = d->units[i];
+    if (u->seen && (u->middleware ? !strcmp(pattern, "middleware.c")
+                                  : !strcmp(u->pattern, pattern)))
+      return u;
+  }
+  return NULL;
+}
+
+static cn__dev_unit *unit_get(cn__dev_cmd *d, const cn__cli_entry *e) {
+  cn__dev_unit *u = unit_find(d, e->rel);
+  if (u) {
+    if (e->pattern && (!u->pattern || strcmp(u->pattern, e->pattern))) {
+      char *p = cn__strdup(e->pattern);
+      if (!p)
+        return NULL;
+      cn__free(u->pattern);
+      u->pattern = p;
+    }
+    return u;
+  }
+  if (d->nunits == d->capunits) {
+    size_t cap = d->capunits ? d->capunits * 2 : 16;
+    cn__dev_unit **v = cn__realloc(d->units, cap * sizeof(*v));
+    if (!v)
+      return NULL;
+    d->units = v;
+    d->capunits = cap;
+  }
+  u = cn__calloc(1, sizeof(*u));
+  if (!u || !(u->rel = cn__strdup(e->rel)) ||
+      (e->pattern && !(u->pattern = cn__strdup(e->pattern)))) {
+    if (u)
+      cn__free(u->rel);
+    cn__free(u);
+    return NULL;
+  }
+  snprintf(u->base, sizeof u->base, "%s", e->base);
+  u->middleware = e->middleware;
+  u->d = d;
+  d->units[d->nunits++] = u;
+  return u;
+}
+
+static void unit_set_error(cn__dev_unit *u, const char *text) {
+  cn__free(u->error);
+  u->error = text ? cn__strdup(text) : NULL;
+}
+
+static void on_compiled(cn__cli_job *job) {
+  cn__dev_unit *u = job->data;
+  cn__dev_cmd *d = u->d;
+  char ms[16], stamp[CN__CLI_PATH], dep[CN__CLI_PATH];
+  u->compiling = 0;
+  d->round_running--;
+  cn__cli_ms(cn__dev_cmd_now(d) - u->started_ms, ms);
+  if (job->status) {
+    cn__buf_append(&job->output, "", 1);
+    unit_set_error(u, job->output.len > 1 ? job->output.ptr
+                                          : "the compiler failed\n");
+  } else {
+    snprintf(stamp, sizeof stamp, ".cairn/dev/%s.stamp", u->base);
+    snprintf(dep, sizeof dep, ".cairn/dev/%s.d", u->base);
+    cn__cli_stamp_write(stamp, &u->st, dep);
+    /* The object before the last is no longer anybody's: the server has
+     * replaced it or never had it. */
+    if (u->gen >= 1) {
+      char old[CN__CLI_PATH + 128];
+      snprintf(old, sizeof old, "%s/.cairn/dev/%s-%u.so", d->root, u->base,
+               u->gen - 1);
+      if (strcmp(old, u->so))
+        remove(old);
+    }
+    snprintf(u->so, sizeof u->so, "%s", u->next_so);
+    u->gen = u->st.gen;
+    unit_set_error(u, NULL);
+    if (job->output.len)
+      fwrite(job->output.ptr, 1, job->output.len, stderr);
+    if (d->first_round_done)
+      ok_line(d, "Compiled %s in %s", u->rel, ms);
+  }
+  cn__buf_free(&job->output);
+  cn__cli_argv_free(&job->cmds[0]);
+  if (!d->round_running)
+    settle(d);
+}
+
+/* Compile u when the cache says its object is stale; 1 when a job was
+ * started. */
+static int unit_build(cn__dev_cmd *d, cn__dev_unit *u) {
+  char stamp[CN__CLI_PATH], dep[CN__CLI_PATH];
+  cn__cli_stamp st;
+  cn__cli_argv probe = {0};
+  uint64_t flags;
+  snprintf(stamp, sizeof stamp, ".cairn/dev/%s.stamp", u->base);
+  snprintf(dep, sizeof dep, ".cairn/dev/%s.d", u->base);
+  /* The flags do not depend on the output's name. */
+  cn__cli_compile_argv(&d->tools, CN__OUT_SHARED, u->rel, "-", dep, NULL,
+                       &probe, &flags);
+  cn__cli_argv_free(&probe);
+  if (cn__cli_stamp_check(stamp, flags, &st)) {
+    if (!u->so[0] && !u->error) {
+      snprintf(u->so, sizeof u->so, "%s", st.out);
+      u->gen = st.gen;
+    }
+    return 0;
+  }
+  unsigned gen = (st.gen > u->gen ? st.gen : u->gen) + 1;
+  /* Absolute: the server process loads it by this name. */
+  snprintf(u->next_so, sizeof u->next_so, "%s/.cairn/dev/%s-%u.so", d->root,
+           u->base, gen);
+  memset(&u->job, 0, sizeof u->job);
+  cn__cli_compile_argv(&d->tools, CN__OUT_SHARED, u->rel, u->next_so, dep,
+                       NULL, &u->job.cmds[0], &flags);
+  u->job.ncmds = 1;
+  u->job.done = on_compiled;
+  u->job.data = u;
+  u->st.flags = flags;
+  u->st.gen = gen;
+  snprintf(u->st.out, sizeof u->st.out, "%s", u->next_so);
+  u->st.started_ns = cn__cli_now_ns();
+  u->started_ms = cn__dev_cmd_now(d);
+  u->compiling = 1;
+  d->round_running++;
+  cn__cli_jobs_submit(&d->jobs, &u->job);
+  return 1;
+}
+
+/* ------------------------------------------------- config and env */
+
+static uint64_t file_sig(const char *path) {
+  FILE *f = fopen(path, "rb");
+  uint64_t h = CN__CLI_HASH_INIT;
+  if (!f)
+    return h;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+    h = cn__cli_hash(buf, n, h);
+  fclose(f);
+  return h ^ 1;
+}
+
+static void free_env(cn__dev_cmd *d) {
+  for (char **e = d->env; e && *e; e++)
+    cn__free(*e);
+  cn__free(d->env);
+  d->env = NULL;
+}
+
+/* The server process's environment: ours, what the .env files add,
+ * NODE_ENV and the listening socket. Problems go into errs. */
+static void load_env(cn__dev_cmd *d, cn__buf *errs) {
+  cn__env env = {0};
+  char err[512];
+  if (cn__env_read(&env, ".", cn__env_mode(1, NULL), NULL, err, sizeof err))
+    cn__buf_appendf(errs, "%s\n", err);
+  uint64_t sig = CN__CLI_HASH_INIT;
+  size_t n = 0;
+  while (environ[n])
+    n++;
+  char **v = cn__calloc(n + env.nvars + 3, sizeof(char *));
+  size_t k = 0;
+  for (size_t i = 0; v && i < n; i++)
+    if (strncmp(environ[i], "CAIRN_LISTEN_FD=", 16))
+      v[k++] = cn__strdup(environ[i]);
+  for (size_t i = 0; v && i < env.nvars; i++) {
+    char line[8192];
+    snprintf(line, sizeof line, "%s=%s", env.vars[i].key, env.vars[i].value);
+    sig = cn__cli_hash(line, strlen(line) + 1, sig);
+    v[k++] = cn__strdup(line);
+  }
+  if (v && !getenv("NODE_ENV") && !cn__env_get(&env, "NODE_ENV"))
+    v[k++] = cn__strdup("NODE_ENV=development");
+  if (v)
+    v[k++] = cn__strdup("CAIRN_LISTEN_FD=4");
+  free_env(d);
+  d->env = v;
+  d->env_sig = sig;
+  d->nenv_files = env.nfiles;
+  for (size_t i = 0; i < env.nfiles; i++)
+    d->env_files[i] = env.files[i];
+  cn__env_free(&env);
+}
+
+/* cairn.json: its signature changes the server process only when the
+ * new one is valid; a bad one is an error shown like a compile error. */
+static void load_config(cn__dev_cmd *d, cn__buf *errs) {
+  cn_config cfg;
+  char err[512];
+  struct stat st;
+  cn_config_init(&cfg);
+  if (stat("cairn.json", &st) == 0 &&
+      cn_config_load(&cfg, "cairn.json", err, sizeof err)) {
+    cn__buf_appendf(errs, "%s\n", err);
+    return;
+  }
+  d->config_sig = file_sig("cairn.json");
+}
+
+/* ------------------------------------------------------------- rounds */
+
+static void on_debounce(uv_timer_t *t) { round_start(t->data); }
+
+void cn__dev_cmd_changed(cn__dev_cmd *d, int reload) {
+  if (d->stopping)
+    return;
+  d->reload_wanted |= reload;
+  uv_timer_start(&d->debounce, on_debounce, 25, 0);
+}
+
+static void round_start(cn__dev_cmd *d) {
+  if (d->round_running) {
+    d->dirty = 1;
+    return;
+  }
+  d->dirty = 0;
+  cn__cli_scan s = {0};
+  cn__buf errs = {0};
+  int rc = cn__cli_scan_walk(&s);
+  if (!rc)
+    rc = cn__cli_scan_check(&s);
+  if (!rc)
+    rc = cn__dev_watch_sync(d, &s);
+  if (rc) {
+    cn__cli_error(d->c, "cannot read the app: %s", cn_strerror(rc));
+    cn__cli_scan_free(&s);
+    return;
+  }
+  if (s.errors.len)
+    cn__buf_appendf(&errs, "%s", s.errors.ptr);
+  load_config(d, &errs);
+  load_env(d, &errs);
+  for (size_t i = 0; i < d->nunits; i++)
+    d->units[i]->seen = 0;
+  for (size_t i = 0; i < s.n; i++) {
+    cn__cli_entry *e = &s.v[i];
+    if (!e->unit || !(e->in_tree || e->middleware))
+      continue;
+    cn__dev_unit *u = unit_get(d, e);
+    if (u)
+      u->seen = 1;
+  }
+  cn__cli_scan_free(&s);
+  cn__free(d->scan_errors);
+  d->scan_errors = errs.ptr;
+  for (size_t i = 0; i < d->nunits; i++)
+    if (d->units[i]->seen && !d->units[i]->compiling)
+      unit_build(d, d->units[i]);
+  if (!d->round_running)
+    settle(d);
+}
+
+/* What the process serving (or about to) was started with. */
+static cn__dev_child *target(cn__dev_cmd *d) {
+  return d->next ? d->next : d->cur;
+}
+
+static int served_index(const cn__dev_served *s, const char *pattern) {
+  for (size_t i = 0; i < s->n; i++)
+    if (!strcmp(s->patterns[i], pattern))
+      return (int)i;
+  return -1;
+}
+
+/* Does the process need replacing (not just some routes)? */
+static int needs_restart(cn__dev_cmd *d, const cn__dev_child *ch) {
+  const cn__dev_served *s = &ch->served;
+  size_t n = 0;
+  const char *mw = "";
+  if (s->config_sig != d->config_sig || s->env_sig != d->env_sig)
+    return 1;
+  for (size_t i = 0; i < d->nunits; i++) {
+    cn__dev_unit *u = d->units[i];
+    if (!u->seen || !u->so[0])
+      continue;
+    if (u->middleware) {
+      mw = u->so;
+      continue;
+    }
+    if (served_index(s, u->pattern) < 0)
+      return 1;
+    n++;
+  }
+  return n != s->n || strcmp(mw, s->mw);
+}
+
+/* Send `replace` for every route whose object changed; 1 when any. */
+static int send_replaces(cn__dev_cmd *d, cn__dev_child *ch) {
+  int any = 0;
+  char line[CN__CLI_PATH * 2 + 64];
+  for (size_t i = 0; i < d->nunits; i++) {
+    cn__dev_unit *u = d->units[i];
+    if (!u->seen || !u->so[0] || u->middleware)
+      continue;
+    int k = served_index(&ch->served, u->pattern);
+    if (k < 0 || !strcmp(ch->served.sos[k], u->so))
+      continue;
+    snprintf(line, sizeof line, "replace %s\t%s\n", u->pattern, u->so);
+    cn__dev_child_send(ch, line);
+    char *copy = cn__strdup(u->so);
+    if (copy) {
+      cn__free(ch->served.sos[k]);
+      ch->served.sos[k] = copy;
+    }
+    any = 1;
+  }
+  return any;
+}
+
+static void start_next(cn__dev_cmd *d) {
+  if (d->stopping)
+    return;
+  if (d->next) {
+    d->restart_pending = 1;
+    return;
+  }
+  cn__dev_child *ch;
+  if (cn__dev_child_start(d, &ch) == 0)
+    d->next = ch;
+  else if (!d->cur)
+    d->exit_code = 1;
+}
+
+static void settle(cn__dev_cmd *d) {
+  if (d->stopping)
+    return;
+  show_errors(d);
+  cn__dev_child *t = target(d);
+  if (!t) {
+    start_next(d);
+  } else if (needs_restart(d, t)) {
+    start_next(d);
+  } else {
+    int replaced = 0;
+    if (d->cur)
+      replaced |= send_replaces(d, d->cur);
+    if (d->next)
+      replaced |= send_replaces(d, d->next);
+    if ((replaced || d->reload_wanted) && d->cur)
+      cn__dev_child_send(d->cur, "reload\n");
+    d->reload_wanted = 0;
+  }
+  d->first_round_done = 1;
+  if (d->dirty)
+    round_start(d);
+}
+
+/* ---------------------------------------------------- server processes */
+
+void cn__dev_cmd_load_failed(cn__dev_cmd *d, const char *pattern,
+                             const char *message) {
+  /* "<pattern>\t<object>\t<why>" arrives split at the first tab only. */
+  char so[CN__CLI_PATH];
+  const char *tab = strchr(message, '\t');
+  if (!tab)
+    return;
+  snprintf(so, sizeof so, "%.*s", (int)(tab - message), message);
+  const char *why = tab + 1;
+  cn__dev_unit *u = unit_for_pattern(d, pattern);
+  cn__dev_child *ch = target(d);
+  if (!u)
+    return;
+  char text[2048];
+  snprintf(text, sizeof text, "%s: cannot load it: %s\n", u->rel, why);
+  unit_set_error(u, text);
+  if (u->middleware) {
+    if (ch && !strcmp(ch->served.mw, so))
+      ch->served.mw[0] = '\0';
+    if (!strcmp(u->so, so))
+      u->so[0] = '\0';
+  } else if (ch) {
+    int k = served_index(&ch->served, pattern);
+    /* A replace that failed leaves the old code serving; a route that
+     * failed to load at start is not served at all. */
+    if (k >= 0 && !strcmp(u->so, so)) {
+      if (!strcmp(ch->served.sos[k], so)) {
+        cn__free(ch->served.patterns[k]);
+        cn__free(ch->served.sos[k]);
+        ch->served.patterns[k] = ch->served.patterns[ch->served.n - 1];
+        ch->served.sos[k] = ch->served.sos[ch->served.n - 1];
+        ch->served.n--;
+        u->so[0] = '\0';
+      } else {
+        snprintf(u->so, sizeof u->so, "%s", ch->served.sos[k]);
+      }
+    }
+  }
+  show_errors(d);
+}
+
+void cn__dev_cmd_child_ready(cn__dev_cmd *d, cn__dev_child *ch,
+                             const char *line) {
+  char ms[16];
+  if (ch != d->next)
+    return;
+  cn__dev_child *old = d->cur;
+  d->cur = ch;
+  d->next = NULL;
+  if (old) {
+    cn__dev_child_stop(old, 0);
+    cn__cli_ms(cn__dev_cmd_now(d) - ch->started_ms, ms);
+    ok_line(d, "Restarted the server in %s%s", ms, "");
+  } else {
+    printf("%s\n", line);
+    cn__cli_ms(cn__dev_cmd_now(d) - d->t0, ms);
+    ok_line(d, "Ready in %s%s", ms, "");
+  }
+  if (d->restart_pending) {
+    d->restart_pending = 0;
+    settle(d);
+  }
+}
+
+static void on_respawn(uv_timer_t *t) {
+  cn__dev_cmd *d = t->data;
+  if (!d->cur && !d->next)
+    start_next(d);
+}
+
+static void finish_if_idle(cn__dev_cmd *d);
+
+void cn__dev_cmd_child_exited(cn__dev_cmd *d, cn__dev_child *ch) {
+  char why[64];
+  if (ch->term_signal)
+    snprintf(why, sizeof why, "signal %d", ch->term_signal);
+  else
+    snprintf(why, sizeof why, "exit code %lld", (long long)ch->status);
+  if (ch == d->next) {
+    d->next = NULL;
+    if (!d->stopping)
+      cn__cli_error(d->c, "the development server did not start (%s)", why);
+    if (!d->cur && !d->stopping) {
+      /* Nothing ever served: nothing to fall back on. */
+      d->exit_code = 1;
+      d->stopping = 1;
+    }
+  } else if (ch == d->cur) {
+    d->cur = NULL;
+    if (!d->stopping && !ch->stopping) {
+      cn__cli_error(d->c, "the development server stopped (%s); starting "
+                          "it again",
+                    why);
+      uv_timer_start(&d->respawn, on_respawn, 300, 0);
+    }
+  }
+  if (d->stopping)
+    finish_if_idle(d);
+}
+
+/* ------------------------------------------------------------ session */
+
+static void close_if_open(uv_handle_t *h) {
+  if (!uv_is_closing(h))
+    uv_close(h, NULL);
+}
+
+/* Once the server processes are gone, close everything: the loop ends. */
+static void finish_if_idle(cn__dev_cmd *d) {
+  if (d->cur || d->next || d->round_running)
+    return;
+  cn__dev_watch_close_all(d);
+  close_if_open((uv_handle_t *)&d->debounce);
+  close_if_open((uv_handle_t *)&d->respawn);
+  close_if_open((uv_handle_t *)&d->sigint);
+  close_if_open((uv_handle_t *)&d->sigterm);
+}
+
+static void on_signal(uv_signal_t *h, int signum) {
+  cn__dev_cmd *d = h->data;
+  (void)signum;
+  int again = d->stopping;
+  d->stopping = 1;
+  uv_timer_stop(&d->debounce);
+  uv_timer_stop(&d->respawn);
+  if (d->cur)
+    cn__dev_child_stop(d->cur, again);
+  if (d->next)
+    cn__dev_child_stop(d->next, again);
+  finish_if_idle(d);
+}
+
+/* The socket every server process of the session accepts on (dev.h).
+ * Bound here, listening once the first process takes it (with the core's
+ * hook); bound with SO_REUSEPORT so a process that opens its own socket
+ * (without the hook) can share the port. */
+static int open_listener(cn__dev_cmd *d, const char *host, int port) {
+  struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                           .ai_socktype = SOCK_STREAM,
+                           .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+  struct addrinfo *ai = NULL;
+  if (getaddrinfo(host, "0", &hints, &ai) || !ai) {
+    cn__cli_error(d->c, "cannot resolve hostname '%s'", host);
+    return 1;
+  }
+  struct sockaddr_storage sa;
+  socklen_t len = ai->ai_addrlen;
+  memcpy(&sa, ai->ai_addr, ai->ai_addrlen);
+  int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  freeaddrinfo(ai);
+  if (sa.ss_family == AF_INET)
+    ((struct sockaddr_in *)&sa)->sin_port = htons((uint16_t)port);
+  else
+    ((struct sockaddr_in6 *)&sa)->sin6_port = htons((uint16_t)port);
+  int one = 1;
+  if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) ||
+      setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) ||
+      bind(fd, (struct sockaddr *)&sa, len) ||
+      getsockname(fd, (struct sockaddr *)&sa, &len)) {
+    cn__cli_error(d->c, "cannot listen on %s:%d: %s", host, port,
+                  strerror(errno));
+    if (fd >= 0)
+      close(fd);
+    return 1;
+  }
+  d->listen_fd = fd;
+  d->port = sa.ss_family == AF_INET
+                ? ntohs(((struct sockaddr_in *)&sa)->sin_port)
+                : ntohs(((struct sockaddr_in6 *)&sa)->sin6_port);
+  snprintf(d->host, sizeof d->host, "%s", host);
+  return 0;
+}
+
+static int parse_args(cn__dev_cmd *d, int argc, char **argv, const char **dir,
+                      const char **port, const char **host) {
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+      cn__cli_usage(stdout, "dev");
+      return 0;
+    }
+    int used = cn__cli_listen_opt(d->c, argc, argv, i, port, host);
+    if (used < 0)
+      return 2;
+    if (used) {
+      i += used - 1;
+      continue;
+    }
+    if (argv[i][0] == '-' || *dir) {
+      cn__cli_error(d->c, "dev: unexpected argument '%s'", argv[i]);
+      cn__cli_usage(stderr, "dev");
+      return 2;
+    }
+    *dir = argv[i];
+  }
+  return -1;
+}
+
+/* Options in the order `next dev` applies them: cairn.json, then PORT and
+ * HOSTNAME, then -p and -H. */
+static int listen_config(cn__dev_cmd *d, const char *port, const char *host) {
+  cn_config cfg;
+  if (cn__cli_config(d->c, &cfg))
+    return 1;
+  if (cn_config_env(&cfg)) {
+    cn__cli_error(d->c, "PORT must be a number from 0 to 65535");
+    return 1;
+  }
+  if (port) {
+    char *end;
+    long p = strtol(port, &end, 10);
+    if (!*port || *end || p < 0 || p > 65535) {
+      cn__cli_error(d->c, "--port must be a number from 0 to 65535");
+      return 1;
+    }
+    cfg.port = (int)p;
+  }
+  return open_listener(d, host ? host : cfg.hostname, cfg.port);
+}
+
+static void free_session(cn__dev_cmd *d) {
+  for (size_t i = 0; i < d->nunits; i++) {
+    cn__dev_unit *u = d->units[i];
+    cn__free(u->rel);
+    cn__free(u->pattern);
+    cn__free(u->error);
+    cn__free(u);
+  }
+  cn__free(d->units);
+  cn__free(d->scan_errors);
+  cn__free(d->shown_errors);
+  free_env(d);
+  if (d->listen_fd >= 0)
+    close(d->listen_fd);
+}
+
+int cn__cli_cmd_dev(const cn__cli *c, int argc, char **argv) {
+  const char *dir = NULL, *port = NULL, *host = NULL;
+  char err[512];
+  cn__dev_cmd d = {.c = c, .listen_fd = -1};
+  int rc = parse_args(&d, argc, argv, &dir, &port, &host);
+  if (rc >= 0)
+    return rc;
+  d.t0 = cn__dev_cmd_now(&d);
+  if (cn__cli_enter(c, dir, d.root) || listen_config(&d, port, host))
+    return 1;
+  if (cn__cli_tools_find(&d.tools, c->color_err, err, sizeof err)) {
+    cn__cli_error(c, "%s", err);
+    free_session(&d);
+    return 1;
+  }
+  if ((mkdir(".cairn", 0777) && errno != EEXIST) ||
+      (mkdir(".cairn/dev", 0777) && errno != EEXIST)) {
+    cn__cli_error(c, ".cairn/dev: %s", strerror(errno));
+    free_session(&d);
+    return 1;
+  }
+  uv_loop_init(&d.loop);
+  cn__cli_jobs_init(&d.jobs, &d.loop, 0);
+  uv_timer_init(&d.loop, &d.debounce);
+  uv_timer_init(&d.loop, &d.respawn);
+  d.debounce.data = d.respawn.data = &d;
+  uv_signal_init(&d.loop, &d.sigint);
+  uv_signal_init(&d.loop, &d.sigterm);
+  d.sigint.data = d.sigterm.data = &d;
+  uv_signal_start(&d.sigint, on_signal, SIGINT);
+  uv_signal_start(&d.sigterm, on_signal, SIGTERM);
+  signal(SIGPIPE, SIG_IGN);
+  printf("  %s\u25b2 cairn %s%s (development)\n", cn__cli_c(c->color_out,
+                                                          CN__C_BOLD),
+         CN_VERSION_STRING, cn__cli_c(c->color_out, CN__C_RESET));
+  round_start(&d);
+  if (d.nenv_files) {
+    printf("  - Environments: ");
+    for (size_t i = 0; i < d.nenv_files; i++)
+      printf("%s%s", i ? ", " : "", d.env_files[i]);
+    printf("\n");
+  }
+  fflush(stdout);
+  uv_run(&d.loop, UV_RUN_DEFAULT);
+  uv_loop_close(&d.loop);
+  free_session(&d);
+  return d.exit_code;
+}

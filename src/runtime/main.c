@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "common/common.h"
+#include "env/env.h"
 
 static int usage(FILE *f, const char *prog) {
   fprintf(f,
@@ -89,6 +90,30 @@ static int load_config(cn_config *cfg, const cli_opts *o, const char *prog) {
   return 0;
 }
 
+/* The app's .env files (env.h), before any thread starts; names the files
+ * it loaded as `next start` does. NODE_ENV defaults to the mode. */
+static int load_env(int dev, const char *prog) {
+  cn__env env = {0};
+  char err[512];
+  int rc = cn__env_load(".", dev, &env, err, sizeof err);
+  if (rc) {
+    fprintf(stderr, "%s: %s\n", prog, err[0] ? err : cn_strerror(rc));
+  } else if (env.nfiles) {
+    /* Straight to the descriptor: cn_serve sets stdout's buffering, which
+     * must come before the stream's first use. */
+    char line[160];
+    size_t n = (size_t)snprintf(line, sizeof line, "  - Environments:");
+    for (size_t i = 0; i < env.nfiles && n < sizeof line; i++)
+      n += (size_t)snprintf(line + n, sizeof line - n, "%s %s",
+                            i ? "," : "", env.files[i]);
+    dprintf(1, "%s\n", line);
+  }
+  cn__env_free(&env);
+  if (!rc && !getenv("NODE_ENV"))
+    setenv("NODE_ENV", dev ? "development" : "production", 1);
+  return rc ? 1 : 0;
+}
+
 static int add_routes(cn_app *app, const cn_manifest *m, const char *prog) {
   char err[1024];
   for (size_t i = 0; i < m->nroutes; i++) {
@@ -121,6 +146,10 @@ int cn_main(const cn_manifest *m, int argc, char **argv) {
     return rc >= 1000 ? 0 : rc;
   cn_config cfg;
   if (load_config(&cfg, &o, prog))
+    return 1;
+  /* After PORT and HOSTNAME were read: as in Next.js, .env files cannot
+   * move the server, which is listening before any app code runs. */
+  if (load_env(o.dev, prog))
     return 1;
   cn_app *app = cn_app_new();
   if (!app) {

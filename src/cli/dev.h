@@ -1,0 +1,149 @@
+/*
+ * dev.h: the `cairn dev` command, shared by dev.c (rounds: scan, compile,
+ * decide), devchild.c (the server processes) and devwatch.c (inotify
+ * through libuv).
+ *
+ * Shape of a session. The command owns a libuv loop with: the file
+ * watchers, a debounce timer, the compiler jobs, the signal handlers and
+ * one or two server processes (`cairn __dev-server`, devserve.c). A burst
+ * of file events becomes one "round": rescan the app, compile whatever the
+ * cache says changed (each route file into its own shared object), then
+ * settle: send `replace` for route files that changed, or start a new
+ * server process when the set of routes, the middleware, cairn.json or the
+ * .env files changed. A new process takes over from the old one on the
+ * same listening socket: it is started, and the old one told to stop only
+ * once the new one listens, so no connection is refused.
+ *
+ * Errors (compile errors, route conflicts, a bad cairn.json) are printed
+ * once when they appear and sent to the server process, which shows them
+ * to browsers until the round that clears them; the routes keep the last
+ * code that compiled.
+ */
+#ifndef CN_CLI_DEV_H
+#define CN_CLI_DEV_H
+
+#include "cli/cli.h"
+
+typedef struct cn__dev_cmd cn__dev_cmd;
+typedef struct cn__dev_child cn__dev_child;
+
+/* One compiled file: a route file or middleware.c. */
+typedef struct cn__dev_unit {
+  char *rel;        /* "app/api/hello/route.c" */
+  char *pattern;    /* NULL for middleware.c */
+  char base[80];    /* output base name */
+  int middleware;
+  int seen;         /* in the latest scan (and in the route tree) */
+  char so[CN__CLI_PATH + 128]; /* the last good shared object (absolute), ""
+                            when none */
+  unsigned gen;     /* of the last output name used */
+  char *error;      /* compile or load failure, NULL when fine */
+  /* compiling */
+  cn__cli_job job;
+  int compiling;
+  char next_so[CN__CLI_PATH + 128];
+  cn__cli_stamp st;
+  uint64_t started_ms;
+  cn__dev_cmd *d;
+} cn__dev_unit;
+
+/* What a server process was started with, to know when it must change. */
+typedef struct cn__dev_served {
+  char **patterns, **sos; /* parallel arrays */
+  size_t n;
+  char mw[CN__CLI_PATH + 128]; /* "" when no middleware */
+  uint64_t config_sig, env_sig;
+} cn__dev_served;
+
+struct cn__dev_child {
+  uv_process_t proc;
+  uv_pipe_t ctl;  /* fd 3 of the child: commands and replies */
+  uv_pipe_t out;  /* the child's stdout */
+  cn__buf ctlbuf, outbuf; /* partial lines */
+  int handles;    /* open handles; freed when it reaches 0 */
+  int exited, ready, stopping;
+  int64_t status;
+  int term_signal;
+  uint64_t started_ms;
+  cn__dev_served served;
+  cn__dev_cmd *d;
+};
+
+typedef struct cn__dev_watch {
+  uv_fs_event_t ev;
+  char *rel; /* the directory, relative to the root */
+  int keep;  /* still in the latest scan */
+  struct cn__dev_watch *next;
+  cn__dev_cmd *d;
+} cn__dev_watch;
+
+struct cn__dev_cmd {
+  const cn__cli *c;
+  cn__cli_tools tools;
+  uv_loop_t loop;
+  cn__cli_jobs jobs;
+  char root[CN__CLI_PATH];
+  /* listening */
+  char host[256];
+  int port;
+  int listen_fd;
+  /* the app */
+  cn__dev_unit **units;
+  size_t nunits, capunits;
+  char *scan_errors;      /* names, conflicts, cairn.json, .env */
+  char *shown_errors;     /* what was last printed and sent */
+  uint64_t config_sig, env_sig;
+  char **env;             /* the server process's environment */
+  const char *env_files[4];
+  size_t nenv_files;
+  /* rounds */
+  uv_timer_t debounce;
+  int round_running;      /* compiles in flight */
+  int dirty;              /* files changed since the round began */
+  int reload_wanted;      /* a template, public/ or data/ file changed */
+  int first_round_done;
+  uint64_t t0;            /* command start, for "Ready in" */
+  unsigned builds;        /* server processes started */
+  /* processes */
+  cn__dev_child *cur;     /* serving */
+  cn__dev_child *next;    /* starting, to take over from cur */
+  int restart_pending;    /* another restart once next is ready */
+  uv_timer_t respawn;     /* after a crash */
+  cn__dev_watch *watches;
+  uv_signal_t sigint, sigterm;
+  int stopping;
+  int exit_code;
+};
+
+/* dev.c */
+uint64_t cn__dev_cmd_now(cn__dev_cmd *d);
+/* Something changed on disk (devwatch.c): start a round soon. reload: the
+ * change needs no compile but open pages should reload. */
+void cn__dev_cmd_changed(cn__dev_cmd *d, int reload);
+/* A server process reported that a route could not be loaded. */
+void cn__dev_cmd_load_failed(cn__dev_cmd *d, const char *pattern,
+                             const char *message);
+/* A server process is listening (devchild.c). */
+void cn__dev_cmd_child_ready(cn__dev_cmd *d, cn__dev_child *ch,
+                             const char *line);
+/* A server process exited. */
+void cn__dev_cmd_child_exited(cn__dev_cmd *d, cn__dev_child *ch);
+
+/* devchild.c */
+/* Start a server process for the current state of d (its routes, the
+ * middleware, the pending error). OUT: *out. 0 or a CN_E* code (printed). */
+int cn__dev_child_start(cn__dev_cmd *d, cn__dev_child **out);
+/* Send a command line (with its newline) or an error block. */
+void cn__dev_child_send(cn__dev_child *ch, const char *line);
+void cn__dev_child_send_error(cn__dev_child *ch, const char *text);
+/* Ask it to drain and exit; kill: SIGKILL at once. */
+void cn__dev_child_stop(cn__dev_child *ch, int kill_now);
+void cn__dev_served_free(cn__dev_served *s);
+
+/* devwatch.c */
+/* Watch every directory of the latest scan (and stop watching the ones
+ * gone). 0 or CN_ENOMEM. */
+int cn__dev_watch_sync(cn__dev_cmd *d, const cn__cli_scan *s);
+void cn__dev_watch_close_all(cn__dev_cmd *d);
+
+#endif /* CN_CLI_DEV_H */
