@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <strings.h>
 
-#include "form/form.h"
+#include "parsers/parsers.h"
 #include "server.h"
 
 #define MAX_QUERY_PAIRS 1000
@@ -22,10 +22,10 @@ typedef struct cn__reqdata {
   cn_body_kind kind;
   json_t *json;
   cn__pairs form;
-  cn__multipart mp;
-  int mp_on;
-  cn_file *files;
+  cn__mp *mp; /* a streamed multipart body, or NULL */
+  const cn_file *files;
   size_t nfiles;
+  cn__perr perr;
 } cn__reqdata;
 
 static cn__reqdata *data_of(const cn_req *creq) {
@@ -43,8 +43,7 @@ void cn__req_data_free(cn_req *req) {
   if (!d)
     return;
   json_decref(d->json);
-  if (d->mp_on)
-    cn__multipart_cleanup(&d->mp);
+  cn__mp_cleanup(d->mp); /* removes the uploaded files */
   req->data = NULL;
 }
 
@@ -53,8 +52,8 @@ void cn__req_data_free(cn_req *req) {
 static int multipart_sink(void *ud, const char *at, size_t len,
                           const char **why) {
   cn__reqdata *d = ud;
-  int rc = cn__multipart_feed(&d->mp, at, len);
-  *why = d->mp.why;
+  int rc = cn__mp_feed(d->mp, at, len);
+  *why = cn__mp_error(d->mp);
   return rc == 0 ? 0 : rc == CN_ETOOBIG ? 413 : rc == CN_EPARSE ? 400 : 500;
 }
 
@@ -65,13 +64,14 @@ int cn__req_stream_body(cn_req *req) {
       strncasecmp(ct.ptr, "multipart/form-data", 19))
     return 0;
   cn__reqdata *d = data_of(req);
-  cn_str type, boundary;
-  if (!d || cn__media_type(ct, &req->arena, "boundary", &type, &boundary))
+  cn__ctype type;
+  if (!d || cn__ctype_parse(&req->arena, ct, &type, NULL))
     return 415;
-  cn__multipart_limits lim = {.file_bytes = req->msg.body_limit};
-  if (cn__multipart_init(&d->mp, boundary, &lim, &req->arena, NULL))
+  /* Files are bounded by the route's body limit like everything else. */
+  cn__mp_limits lim = {.max_file_bytes = req->msg.body_limit,
+                       .max_total_file_bytes = req->msg.body_limit};
+  if (cn__mp_new(&req->arena, type.boundary, &lim, &d->mp, &d->perr))
     return 400;
-  d->mp_on = 1;
   req->msg.sink = multipart_sink;
   req->msg.sink_ud = d;
   return 0;
@@ -86,38 +86,24 @@ static int refuse(cn_req *req, int status, const char *why) {
 
 static int parse_json(cn_req *req, cn__reqdata *d) {
   cn__buf *b = &req->msg.body;
-  if (!b->len) { /* Next.js: an empty JSON body is {} */
-    d->json = json_object();
-    return d->json ? 0 : refuse(req, 503, "Server out of memory");
-  }
-  json_error_t je;
-  d->json = json_loadb(b->ptr, b->len, JSON_DECODE_ANY, &je);
-  if (d->json)
-    return 0;
-  char *msg = cn_req_printf(req, "Invalid JSON at line %d, column %d: %s",
-                            je.line, je.column, je.text);
-  return refuse(req, 400, msg ? msg : "Invalid JSON");
+  if (cn__json_parse(cn__str(b->ptr ? b->ptr : "", b->len), &d->json,
+                     &d->perr))
+    return refuse(req, 400, d->perr.msg);
+  return 0;
 }
 
 static int finish_multipart(cn_req *req, cn__reqdata *d) {
-  if (cn__multipart_finish(&d->mp))
-    return refuse(req, 400, d->mp.why);
-  d->form = d->mp.fields;
-  d->nfiles = d->mp.nfiles;
-  d->files = cn__arena_alloc(&req->arena, (d->nfiles + 1) * sizeof(cn_file));
-  if (!d->files)
+  if (cn__mp_finish(d->mp))
+    return refuse(req, 400, cn__mp_error(d->mp));
+  if (cn__mp_fields(d->mp, &req->arena, &d->form) ||
+      cn__mp_files(d->mp, &req->arena, &d->files, &d->nfiles))
     return refuse(req, 503, "Server out of memory");
-  for (size_t i = 0; i < d->nfiles; i++) {
-    const cn__upload *u = &d->mp.files[i];
-    d->files[i] = (cn_file){u->field, u->filename, u->content_type, u->path,
-                            u->size};
-  }
   return 0;
 }
 
 static int parse_body(cn_req *req, cn__reqdata *d) {
   cn_str ct = cn_req_header(req, "content-type");
-  if (d->mp_on) {
+  if (d->mp) {
     d->kind = CN_BODY_MULTIPART;
     return finish_multipart(req, d);
   }
@@ -125,38 +111,33 @@ static int parse_body(cn_req *req, cn__reqdata *d) {
     d->kind = CN_BODY_NONE;
     return 0;
   }
-  cn_str type = CN_STR("text/plain"), unused;
-  if (ct.ptr && cn__media_type(ct, &req->arena, NULL, &type, &unused))
-    return refuse(req, 415, "Malformed Content-Type");
-  if (cn_str_eq(type, "application/json") ||
-      cn_str_eq(type, "application/ld+json")) {
-    d->kind = CN_BODY_JSON;
+  cn__ctype type = {.type = CN_STR("text/plain")};
+  if (ct.ptr && cn__ctype_parse(&req->arena, ct, &type, &d->perr))
+    return refuse(req, 415, d->perr.msg);
+  d->kind = cn__body_classify(type.type);
+  cn__buf *b = &req->msg.body;
+  switch (d->kind) {
+  case CN_BODY_JSON:
     return parse_json(req, d);
-  }
-  if (cn_str_eq(type, "application/x-www-form-urlencoded")) {
-    d->kind = CN_BODY_FORM;
-    const char *why;
-    cn__buf *b = &req->msg.body;
-    int rc = cn__urlencoded_parse(cn__str(b->ptr ? b->ptr : "", b->len),
-                                  &req->arena, MAX_QUERY_PAIRS, &d->form,
-                                  &why);
-    return rc ? refuse(req, rc == CN_ENOMEM ? 503 : 400, why) : 0;
-  }
-  if (cn_str_eq(type, "multipart/form-data"))
+  case CN_BODY_FORM:
+    if (cn__form_parse(&req->arena, cn__str(b->ptr ? b->ptr : "", b->len), 0,
+                       &d->form, &d->perr))
+      return refuse(req, 400, d->perr.msg);
+    return 0;
+  case CN_BODY_MULTIPART: /* no boundary: the stream never started */
     return refuse(req, 400, "Malformed multipart body");
-  d->kind = cn_str_eq(type, "text/plain") ? CN_BODY_TEXT : CN_BODY_RAW;
-  return 0;
+  default:
+    return 0;
+  }
 }
 
 static int parse_query(const cn_req *req, cn__reqdata *d) {
   if (d->query_done)
     return d->query_bad;
   d->query_done = 1;
-  const char *why;
-  int rc = cn__urlencoded_parse(req->msg.rl.query, &((cn_req *)req)->arena,
-                                MAX_QUERY_PAIRS, &d->query, &why);
-  d->query_bad = rc;
-  return rc;
+  d->query_bad = cn__query_parse(&((cn_req *)req)->arena, req->msg.rl.query,
+                                 MAX_QUERY_PAIRS, &d->query, &d->perr);
+  return d->query_bad;
 }
 
 int cn__req_prepare(cn_req *req) {
@@ -164,10 +145,7 @@ int cn__req_prepare(cn_req *req) {
   if (!d)
     return refuse(req, 503, "Server out of memory");
   if (req->msg.rl.query.ptr && parse_query(req, d))
-    return refuse(req, d->query_bad == CN_ETOOBIG ? 413 : 400,
-                  d->query_bad == CN_ETOOBIG
-                      ? "Too many query parameters"
-                      : "Malformed percent-encoding in the query string");
+    return refuse(req, d->query_bad == CN_ETOOBIG ? 414 : 400, d->perr.msg);
   if (req->hit.route && req->hit.route->config.raw_body) {
     d->kind = req->msg.body.len ? CN_BODY_RAW : CN_BODY_NONE;
     return 0;
@@ -184,7 +162,7 @@ cn_str cn_req_query_get(const cn_req *req, const char *key) {
   cn__reqdata *d = data_of(req);
   if (!d || parse_query(req, d))
     return CN_STR_NULL;
-  return cn__pairs_find(&d->query, cn__cstr(key));
+  return cn__pairs_get(&d->query, cn__cstr(key));
 }
 
 size_t cn_req_query_all(const cn_req *req, const char *key,
@@ -196,8 +174,11 @@ size_t cn_req_query_all(const cn_req *req, const char *key,
   *values = NULL;
   if (!d || parse_query(req, d))
     return 0;
-  return cn__pairs_list(&d->query, cn__cstr(key), &((cn_req *)req)->arena,
-                       values);
+  size_t k = 0;
+  if (cn__pairs_all(&d->query, &((cn_req *)req)->arena, cn__cstr(key),
+                    values, &k))
+    return 0;
+  return k;
 }
 
 cn_str cn_req_cookie(const cn_req *req, const char *name) {
@@ -206,12 +187,16 @@ cn_str cn_req_cookie(const cn_req *req, const char *name) {
     return CN_STR_NULL;
   if (!d->cookies_done) {
     d->cookies_done = 1;
-    cn_str n, v;
-    for (size_t i = 0; cn_req_header_at(req, i, &n, &v) == 0; i++)
+    cn_str hs[16], n, v;
+    size_t k = 0;
+    for (size_t i = 0; k < 16 && cn_req_header_at(req, i, &n, &v) == 0; i++)
       if (cn__str_ieq2(n, CN_STR("cookie")))
-        cn__cookies_parse(v, &((cn_req *)req)->arena, &d->cookies);
+        hs[k++] = v;
+    if (cn__cookie_parse(&((cn_req *)req)->arena, hs, k, 0, &d->cookies,
+                         NULL))
+      d->cookies.len = 0; /* too many cookies: none is trusted */
   }
-  return cn__pairs_find(&d->cookies, cn__cstr(name));
+  return cn__pairs_get(&d->cookies, cn__cstr(name));
 }
 
 cn_body_kind cn_req_body_kind(const cn_req *req) {
@@ -223,16 +208,18 @@ json_t *cn_req_json(const cn_req *req) {
 }
 
 cn_str cn_req_form(const cn_req *req, const char *name) {
-  return req->data ? cn__pairs_find(&req->data->form, cn__cstr(name))
+  return req->data ? cn__pairs_get(&req->data->form, cn__cstr(name))
                    : CN_STR_NULL;
 }
 
 size_t cn_req_form_all(const cn_req *req, const char *name,
                        const cn_str **values) {
+  size_t n = 0;
   *values = NULL;
-  return req->data ? cn__pairs_list(&req->data->form, cn__cstr(name),
-                                   &((cn_req *)req)->arena, values)
-                   : 0;
+  if (!req->data || cn__pairs_all(&req->data->form, &((cn_req *)req)->arena,
+                                  cn__cstr(name), values, &n))
+    return 0;
+  return n;
 }
 
 const cn_file *cn_req_file(const cn_req *req, const char *field) {
