@@ -43,7 +43,7 @@ unit() {
     return
   fi
   (cd "$dir" && ctest -V --timeout 600) >"$log/unit-$tag.txt" 2>&1
-  grep -a -E 'Test +#[0-9]+: ' "$log/unit-$tag.txt" | sed 's/^[0-9]*\/[0-9]* *//'
+  grep -a -E 'Test +#[0-9]+: ' "$log/unit-$tag.txt" | sed 's/^ *[0-9]*\/[0-9]* *//'
   counts=$(awk '
     /^[0-9]+: [0-9]+ passed, [0-9]+ failed\r?$/ {
       n = $1; sub(/:$/, "", n); p[n] = $2; f[n] = $4; has[n] = 1; next
