@@ -31,6 +31,7 @@ typedef struct unit {
   char dep[CN__CLI_PATH];
   cn__cli_stamp st;
   int compiled;
+  int running; /* submitted and not done */
 } unit;
 
 typedef struct build {
@@ -54,9 +55,13 @@ static void on_progress(uv_timer_t *t) {
   build *b = t->data;
   char ms[16];
   cn__cli_ms(uv_now(&b->loop) - b->phase_t0, ms);
+  const char *what = NULL;
+  for (size_t i = 0; i < b->nunits && !what; i++)
+    if (b->units[i].running)
+      what = b->units[i].e->rel;
   if (b->ptotal > 1)
-    printf("   %s... %zu of %zu done (%s)\n", b->phase, b->pdone, b->ptotal,
-           ms);
+    printf("   %s... %zu of %zu done (%s%s%s)\n", b->phase, b->pdone,
+           b->ptotal, ms, what ? "; still compiling " : "", what ? what : "");
   else
     printf("   %s... (%s)\n", b->phase, ms);
   fflush(stdout);
@@ -75,6 +80,7 @@ static void on_unit_done(cn__cli_job *job) {
   unit *u = job->data;
   build *b = job->q->loop->data;
   char tmp[CN__CLI_PATH + 8];
+  u->running = 0;
   snprintf(tmp, sizeof tmp, "%s.tmp", u->obj);
   remove(tmp);
   b->pdone++;
@@ -178,8 +184,10 @@ static int compile_units(build *b) {
     int fresh = prepare_unit(b, u, e);
     if (fresh < 0)
       return fresh;
-    if (!fresh)
+    if (!fresh) {
+      u->running = 1;
       cn__cli_jobs_submit(&b->jobs, &u->job);
+    }
   }
   run_loop(b, "Compiling", (size_t)cn__cli_jobs_busy(&b->jobs));
   report_warnings(b->units, b->nunits);

@@ -170,10 +170,10 @@ int cn__cli_scan_walk(cn__cli_scan *s) {
   struct stat st;
   if (!rc && stat("middleware.c", &st) == 0 && S_ISREG(st.st_mode))
     rc = push_entry(s, "middleware.c", CN__ROUTE_NONE, NULL, 1);
-  if (!rc) {
+  if (!rc && s->n)
     qsort(s->v, s->n, sizeof(*s->v), by_rel);
+  if (!rc && s->ndirs)
     qsort(s->dirs, s->ndirs, sizeof(*s->dirs), by_str);
-  }
   return rc;
 }
 

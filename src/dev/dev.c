@@ -273,6 +273,7 @@ static int dev_middleware(cn_req *req, cn_res *res) {
 
 int cn__dev_install(cn__dev *d, cn_app *app, const cn_middleware_def *user_mw,
                     char *err, size_t errlen) {
+  cn__matcher *matcher = NULL;
   int rc;
   if (user_mw) {
     if (!user_mw->handler) {
@@ -280,21 +281,24 @@ int cn__dev_install(cn__dev *d, cn_app *app, const cn_middleware_def *user_mw,
         snprintf(err, errlen, "middleware: no handler");
       return CN_EINVAL;
     }
-    rc = cn__matcher_new(&d->user_matcher, user_mw->matcher,
+    rc = cn__matcher_new(&matcher, user_mw->matcher,
                          CN__ARRAY_LEN(user_mw->matcher), err, errlen);
     if (rc)
       return rc;
   }
-  d->user_mw = user_mw;
   /* The app's middleware may block; when it does, so may this one. */
   d->mw.handler = dev_middleware;
   d->mw.nonblocking = user_mw ? user_mw->nonblocking : 1;
   const cn_route_config cfg = {.response_limit = "off",
                                .max_duration_ms = 24ull * 3600 * 1000};
-  if ((rc = cn_app_route(app, "GET", "/_cairn/events", events, &cfg)))
+  if ((rc = cn_app_route(app, "GET", "/_cairn/events", events, &cfg)) ||
+      (rc = cn_app_middleware(app, &d->mw, err, errlen))) {
+    cn__matcher_free(matcher);
     return rc;
-  if ((rc = cn_app_middleware(app, &d->mw, err, errlen)))
-    return rc;
+  }
+  cn__matcher_free(d->user_matcher);
+  d->user_matcher = matcher;
+  d->user_mw = user_mw;
   atomic_store_explicit(&active, d, memory_order_release);
   return 0;
 }
