@@ -5,7 +5,9 @@
  *   benchtool startup PORT PATH TIMEOUT_MS -- CMD [ARGS...]
  *       Spawns CMD in a process group of its own, polls GET PATH on
  *       127.0.0.1:PORT in a tight loop until it answers 200, prints
- *       "startup_ms X", then stops the whole group (TERM, KILL after 10 s).
+ *       "startup_ms X listen_ms Y" (Y: the first accepted connect, so the
+ *       split between getting to listen() and answering shows), then
+ *       stops the whole group (TERM, KILL after 10 s).
  *       The clock starts just before the spawn, so exec and the dynamic
  *       loader are included, as a user starting the server would see.
  *   benchtool hold PORT PATH N
@@ -13,6 +15,10 @@
  *       "held N" and waits. On SIGTERM it prints "open K of N": how many the
  *       server still kept open, so a server that quietly dropped idle
  *       connections cannot pass the memory test.
+ *   benchtool serve
+ *       The least a server can do: listen on $PORT, answer every request
+ *       with a 200 and close. Its start-up is the floor (fork, exec, loader)
+ *       on this machine, against which cairn's is read.
  *   benchtool stat PGID
  *       Prints "TICKS RSS_KIB NPROCS": utime+stime (clock ticks) and VmRSS
  *       summed over every process in process group PGID.
@@ -134,7 +140,7 @@ static int cmd_startup(int port, const char *path, int timeout_ms,
   char buf[65536];
   int rc = 1;
   pid_t pid;
-  double t0 = now_ms();
+  double listen_ms = -1, t0 = now_ms();
   if (posix_spawnp(&pid, argv[0], &fa, &attr, argv, environ)) {
     perror("benchtool: spawn");
     goto cleanup;
@@ -152,10 +158,12 @@ static int cmd_startup(int port, const char *path, int timeout_ms,
     }
     int fd = connect_to(port);
     if (fd >= 0) {
+      if (listen_ms < 0)
+        listen_ms = now_ms() - t0;
       int status = get(fd, path, buf, sizeof buf);
       close(fd);
       if (status == 200) {
-        printf("startup_ms %.2f\n", now_ms() - t0);
+        printf("startup_ms %.2f listen_ms %.2f\n", now_ms() - t0, listen_ms);
         rc = 0;
         break;
       }
@@ -205,6 +213,28 @@ static int cmd_hold(int port, const char *path, int n) {
   return 0;
 }
 
+static int cmd_serve(void) {
+  const char *port = getenv("PORT");
+  int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+  struct sockaddr_in sa = {.sin_family = AF_INET,
+                           .sin_port = htons(port ? atoi(port) : 0)};
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) || listen(fd, 64))
+    return 1;
+  static const char ok[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
+                           "Connection: close\r\n\r\nok";
+  for (;;) {
+    char buf[4096];
+    int c = accept(fd, NULL, NULL);
+    if (c < 0)
+      continue;
+    if (read(c, buf, sizeof buf) > 0 && write(c, ok, sizeof ok - 1) < 0)
+      perror("benchtool: write");
+    close(c);
+  }
+}
+
 static int cmd_stat(long pgid) {
   DIR *d = opendir("/proc");
   struct dirent *e;
@@ -249,10 +279,13 @@ int main(int argc, char **argv) {
     return cmd_startup(atoi(argv[2]), argv[3], atoi(argv[4]), argv + 6);
   if (argc == 5 && !strcmp(argv[1], "hold"))
     return cmd_hold(atoi(argv[2]), argv[3], atoi(argv[4]));
+  if (argc == 2 && !strcmp(argv[1], "serve"))
+    return cmd_serve();
   if (argc == 3 && !strcmp(argv[1], "stat"))
     return cmd_stat(atol(argv[2]));
   fprintf(stderr, "usage: benchtool startup PORT PATH TIMEOUT_MS -- CMD...\n"
                   "       benchtool hold PORT PATH N\n"
+                  "       benchtool serve\n"
                   "       benchtool stat PGID\n");
   return 2;
 }

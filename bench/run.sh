@@ -38,6 +38,7 @@ RESULTS=bench/RESULTS.md
 HZ=$(getconf CLK_TCK)
 JSON_BODY='{"message":"Hello"}'
 started_at=$(date +%s)
+load_at_start=$(cut -d' ' -f1-3 /proc/loadavg)
 
 say() { echo "bench: $*" >&2; }
 die() { say "$*"; exit 1; }
@@ -158,23 +159,29 @@ calc() { awk "BEGIN {printf \"%.${2:-2}f\", $1}"; }
 mib() { calc "$1 / 1024" 1; }
 
 # --- start-up: exec to the first answered request ----------------------------
-startup_runs() { # name runs dir cmd...
+startup_runs() { # name runs dir cmd...: sets STARTUP[name] and LISTEN[name]
   local name=$1 runs=$2 dir=$3 i out
   shift 3
+  : >"$T/startup-$name.tsv"
   for ((i = 0; i < runs; i++)); do
     if out=$(cd "$dir" && PORT=$P_STARTUP "$T/benchtool" startup "$P_STARTUP" /api/hello 30000 \
       -- "$@" 2>>"$T/startup-$name.log"); then
-      echo "${out#startup_ms }"
+      echo "$out" | awk '{print $2, $4}' >>"$T/startup-$name.tsv"
     else
       say "$name start-up run failed: $(tail -1 "$T/startup-$name.log")"
     fi
-  done | median | sed 's/^nan$/failed/'
+  done
+  STARTUP[$name]=$(cut -d' ' -f1 "$T/startup-$name.tsv" | median | sed 's/^nan$/failed/')
+  LISTEN[$name]=$(cut -d' ' -f2 "$T/startup-$name.tsv" | median | sed 's/^nan$/failed/')
 }
-declare -A STARTUP=()
-say "start-up: cairn, nginx${NEXT_DIR:+, next} (exec to first 200)"
-STARTUP[cairn]=$(startup_runs cairn "$STARTUP_RUNS" . "$CAIRN" --public "$T/public" --config "$T/cairn.json")
-STARTUP[nginx]=$(startup_runs nginx "$STARTUP_RUNS" . $(nginx_cmd "$(nginx_conf nginx-startup $P_STARTUP)"))
-[ -n "$NEXT_DIR" ] && STARTUP[next]=$(startup_runs next 3 "$NEXT_DIR" $(next_cmd $P_STARTUP))
+declare -A STARTUP=() LISTEN=()
+say "start-up: floor, cairn, nginx${NEXT_DIR:+, next} (exec to first 200)"
+# The floor: a dozen-line accept/answer loop, i.e. what fork, exec and the
+# loader cost on this machine right now.
+startup_runs floor "$STARTUP_RUNS" . "$T/benchtool" serve
+startup_runs cairn "$STARTUP_RUNS" . "$CAIRN" --public "$T/public" --config "$T/cairn.json"
+startup_runs nginx "$STARTUP_RUNS" . $(nginx_cmd "$(nginx_conf nginx-startup $P_STARTUP)")
+[ -n "$NEXT_DIR" ] && startup_runs next 3 "$NEXT_DIR" $(next_cmd $P_STARTUP)
 
 # --- memory: idle, then with HOLD_CONNS idle keep-alive connections ---------
 declare -A HOLD_IDLE=() HOLD_RSS=() HOLD_OPEN=()
@@ -360,14 +367,23 @@ fi
 
 # --- profile on a miss ---------------------------------------------------------
 PROFILE=
-profile_cairn() { # key path: where cairn's time goes under the same load
-  local key=$1 path=$2 tool=$PROFILER
+profiler() { # -> perf | perf-cpu-clock | callgrind | none
+  local tool=$PROFILER
   if [ "$tool" = auto ]; then
     if perf stat -e instructions true 2>&1 | grep -q '[0-9] *instructions'; then tool=perf
     elif perf record -e cpu-clock -o "$T/probe.data" true >/dev/null 2>&1; then tool=perf-cpu-clock
     elif command -v valgrind >/dev/null; then tool=callgrind
     else tool=none; fi
   fi
+  echo $tool
+}
+counters_note() {
+  [ "$1" = perf ] && echo "hardware counters available" ||
+    echo "\`perf stat -e instructions\` reports hardware counters as not supported in this VM, so cpu-clock sampling"
+}
+profile_cairn() { # key path: where cairn's time goes under the same load
+  local key=$1 path=$2 tool
+  tool=$(profiler)
   case $tool in
     perf | perf-cpu-clock)
       local ev=()
@@ -380,7 +396,7 @@ profile_cairn() { # key path: where cairn's time goes under the same load
       wait $w || true
       stop prof
       echo "\`perf record ${ev[*]} -g -F 999\` on cn-test-server for 5 s of \`wrk -c$CONNS $path\`" \
-        "(self time; \`perf stat -e instructions\` says hardware counters are $([ $tool = perf ] && echo available || echo 'not supported here, so cpu-clock sampling'))."
+        "(self time by library, then by symbol; $(counters_note $tool))."
       echo
       echo '```'
       perf report -i "$T/perf-$key.data" --no-children --stdio -g none --sort dso \
@@ -404,6 +420,30 @@ profile_cairn() { # key path: where cairn's time goes under the same load
     *) echo "No profiler available (perf, valgrind)." ;;
   esac
 }
+profile_startup() { # where exec-to-first-answer goes, over STARTUP_RUNS starts
+  local tool ev=()
+  tool=$(profiler)
+  case $tool in perf) ;; perf-cpu-clock) ev=(-e cpu-clock) ;;
+    *) echo "No sampling profiler for a start-up ($tool): see the listen/answer split above."; return ;;
+  esac
+  perf record "${ev[@]}" -F 10000 -g -o "$T/perf-startup.data" -- bash -c "for ((i = 0; i < $STARTUP_RUNS; i++)); do
+    PORT=$P_STARTUP '$T/benchtool' startup $P_STARTUP /api/hello 30000 -- '$CAIRN' --public '$T/public' \
+      --config '$T/cairn.json' >/dev/null 2>&1; done" >/dev/null 2>&1 || true
+  local n
+  n=$(perf script -i "$T/perf-startup.data" -F comm 2>/dev/null | grep -c '^ *cn-test-server' || true)
+  echo "\`perf record ${ev[*]} -F 10000 -g\` over $STARTUP_RUNS start-and-stop cycles ($(counters_note $tool))." \
+    "cn-test-server's threads were on a CPU for $(calc "$n / 10 / $STARTUP_RUNS" 1) ms per cycle (start, first answer and shutdown);" \
+    "its self time by library, then its top symbols, as shares of that:"
+  echo
+  echo '```'
+  perf report -i "$T/perf-startup.data" --comm cn-test-server --percentage relative --no-children \
+    --stdio -g none --sort dso --percent-limit 2 2>/dev/null | grep -v '^#' | grep -v '^$' | head -8 || true
+  echo
+  perf report -i "$T/perf-startup.data" --comm cn-test-server --percentage relative --no-children \
+    --stdio -g none --sort dso,symbol --percent-limit 1.5 2>/dev/null | grep -v '^#' | grep -v '^$' |
+    sed 's/[ -]*$//' | head -20 || true
+  echo '```'
+}
 miss_of() { local m; for m in "${MAIN_MISSES[@]}"; do [[ $m == "$1"* ]] && return 0; done; return 1; }
 if [ "$PROFILER" != none ]; then
   for pair in "json /api/hello JSON /api/hello" "static /static.html 2 KiB static"; do
@@ -413,6 +453,11 @@ if [ "$PROFILER" != none ]; then
     profile_cairn "$key" "$path" >"$T/profile-$key.md"
     PROFILE+="#### Profile: $label"$'\n\n'"$(cat "$T/profile-$key.md")"$'\n\n'
   done
+  if miss_of "start-up"; then
+    say "profiling cairn's start-up (a target was missed)"
+    profile_startup >"$T/profile-startup.md"
+    PROFILE+="#### Profile: start-up"$'\n\n'"$(cat "$T/profile-startup.md")"$'\n\n'
+  fi
 fi
 
 # --- report --------------------------------------------------------------------
@@ -428,7 +473,7 @@ report() {
   echo "## $(date -u '+%Y-%m-%d %H:%M UTC'): ROUNDS=$ROUNDS, wrk -t1 -c$CONNS -d${DURATION}s"
   echo
   echo "- command: \`$command\` (ROUNDS=$ROUNDS DURATION=$DURATION CONNS=$CONNS WARMUP=$WARMUP BENCH_NEXT=$BENCH_NEXT; took ${elapsed} s)"
-  echo "- machine: nproc $(nproc), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), kernel $(uname -r), load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "- machine: nproc $(nproc), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), kernel $(uname -r); load average $load_at_start at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end (other sessions share this VM; anything above ~1 at the start means the figures are squeezed)"
   echo "- versions: cairn $cairn_rev ($BUILD/cn-test-server), $(nginx -v 2>&1 | sed 's/.*: //'), wrk $(wrk -v 2>&1 | awk 'NR == 1 {print $2}'), node $(node -v 2>/dev/null || echo none)${NEXT_DIR:+, next $NEXT_VERSION}"
   echo "- servers: cairn = cn-test-server \`{\"access_log\": false}\` (io_threads default: one loop per core); cairn io_threads=1 = the same with one loop; nginx = bench/nginx.conf.in (2 workers, sendfile, \`return 200\`)${NEXT_DIR:+; Next.js = \`next start\` of the app bench/next-app.sh builds (App Router route /api/hello, Pages API /api/hello2, public/static.html)}. ${NEXT_NOTE}"
   echo
@@ -461,19 +506,35 @@ report() {
     fi
   done
   echo
-  echo "### Memory and start-up"
+  echo "### Memory"
   echo
-  echo "| server | procs | idle RSS MiB | RSS after load MiB | $HOLD_CONNS conns: idle → held MiB (added) | still open | start-up ms (median) |"
+  echo "| server | procs | idle RSS MiB | RSS after load MiB | $HOLD_CONNS idle conns: before → held MiB | added MiB | still open |"
   echo "|---|---:|---:|---:|---|---:|---:|"
+  local name held added open
   for name in cairn cairn-io1 nginx next; do
     [ -n "${IDLE[$name]:-}" ] || continue
-    local held="-" open="-" st=${STARTUP[$name]:--}
-    [ -n "${HOLD_RSS[$name]:-}" ] && held="$(mib "${HOLD_IDLE[$name]}") → $(mib "${HOLD_RSS[$name]}") (+$(mib $((HOLD_RSS[$name] - HOLD_IDLE[$name]))))" \
-      open="${HOLD_OPEN[$name]:-?}"
-    echo "| $name | ${PROCS[$name]} | $(mib "${IDLE[$name]}") | $(mib "${AFTER[$name]}") | $held | $open | $st |"
+    held=- added=- open=-
+    if [ -n "${HOLD_RSS[$name]:-}" ]; then
+      held="$(mib "${HOLD_IDLE[$name]}") → $(mib "${HOLD_RSS[$name]}")"
+      added=$(mib $((HOLD_RSS[$name] - HOLD_IDLE[$name]))) open=${HOLD_OPEN[$name]:-?}
+    fi
+    echo "| $name | ${PROCS[$name]} | $(mib "${IDLE[$name]}") | $(mib "${AFTER[$name]}") | $held | $added | $open |"
   done
   echo
-  echo "Idle RSS is summed VmRSS of the server's processes 2 s after it first answered, before any load; nginx counts master + workers; Next.js is the single next-server process (\`next start\` run directly, without the ~76 MiB npx launcher). The held-connections instance raises keepalive_timeout_ms to 10 min and max_connections to 11,000 so all $HOLD_CONNS stay open while measured; each connection made one request first. Start-up runs: $STARTUP_RUNS (Next.js: 3), measured by bench/benchtool from just before spawn to the first 200 on /api/hello, polling every 0.1 ms. Server CPU is utime+stime of the server's processes from /proc over each wrk run; wrk CPU is wrk's own."
+  echo "Idle RSS is summed VmRSS of the server's processes 2 s after it first answered, before any load; nginx counts master + workers; Next.js is the single next-server process (\`next start\` run directly, without the ~76 MiB npx launcher). The held-connections instances are separate: cairn's raises keepalive_timeout_ms to 10 min and max_connections to 11,000 so all $HOLD_CONNS stay open while measured (defaults 5 s and 10,000), nginx's has worker_connections 16384 (which alone adds ~12 MiB to its idle figure); each connection made one request first, and \"still open\" is checked after the measurement."
+  echo
+  echo "### Start-up (medians; exec to the first 200 on /api/hello)"
+  echo
+  echo "| server | runs | exec → accepting ms | exec → first 200 ms |"
+  echo "|---|---:|---:|---:|"
+  for name in floor cairn nginx next; do
+    [ -n "${STARTUP[$name]:-}" ] || continue
+    echo "| $([ $name = floor ] && echo 'floor: bench/benchtool serve' || echo $name) | $(wc -l <"$T/startup-$name.tsv") | ${LISTEN[$name]} | ${STARTUP[$name]} |"
+  done
+  echo
+  echo "Measured by bench/benchtool from just before posix_spawn to the first 200, polling every 0.1 ms; \"accepting\" is the first connect that succeeded. The floor is a dozen-line C accept-and-answer loop: what fork, exec and the dynamic loader cost on this machine at that moment."
+  echo
+  echo "Server CPU is utime+stime of the server's processes from /proc over each wrk run; wrk CPU is wrk's own."
   if [ -n "$PROFILE" ]; then
     echo
     echo "### Where the time goes (missed targets)"
