@@ -1,0 +1,10 @@
+/* app/mw-skip/[[...p]]/route.c: answers with its own name and params (mw-skip/[[...p]]). */
+#include "../../../lib/t.h"
+
+static const char *const params[] = {"p", NULL};
+
+static int handle(cn_req *req, cn_res *res) {
+  return t_route(req, res, "mw-skip/[[...p]]", params);
+}
+
+CN_ROUTE(.GET = handle, .POST = handle);

@@ -1,0 +1,10 @@
+/* app/prec/_private/route.c: answers with its own name and params (prec/_private (must never run)). */
+#include "../../../lib/t.h"
+
+static const char *const params[] = {NULL};
+
+static int handle(cn_req *req, cn_res *res) {
+  return t_route(req, res, "prec/_private (must never run)", params);
+}
+
+CN_ROUTE(.GET = handle, .POST = handle);

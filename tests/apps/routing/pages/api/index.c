@@ -1,0 +1,11 @@
+/* pages/api/index.c: a pages/api route (one handler for every method) answering with
+ * its own name and params (pages/api/index). */
+#include "../../lib/t.h"
+
+static const char *const params[] = {NULL};
+
+static int handle(cn_req *req, cn_res *res) {
+  return t_route(req, res, "pages/api/index", params);
+}
+
+CN_ROUTE(.handler = handle);
