@@ -1,0 +1,9 @@
+/* A route of a deliberately broken app: cairn build must refuse the app. */
+#include <cairn.h>
+
+static int handle(cn_req *req, cn_res *res) {
+  (void)req;
+  return cn_res_text(res, 200, "pages/api/x/index.c\n");
+}
+
+CN_ROUTE(.handler = handle);
