@@ -65,10 +65,10 @@ export function makeFixture() {
 // writes raw text instead (bad-config tests). Resolves once the listening line
 // is printed; rejects with the server's output if it exits first.
 export async function startServer(opts = {}) {
-  const fixture = opts.fixture || makeFixture();
-  const ownsFixture = !opts.fixture;
   const bin = serverBinary();
   if (!existsSync(bin)) throw new Error(`${bin} does not exist: build it first (make build)`);
+  const fixture = opts.fixture || makeFixture();
+  const ownsFixture = !opts.fixture;
   const args = ['--public', fixture.pub];
   if (opts.config !== undefined || opts.configText !== undefined) {
     const file = join(fixture.root, `config-${randomBytes(4).toString('hex')}.json`);
@@ -82,7 +82,12 @@ export async function startServer(opts = {}) {
     ? spawn('sh', ['-c', `ulimit -n ${Number(opts.nofile)} && exec "$0" "$@"`, bin, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] })
     : spawn(bin, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const srv = new Server(proc, fixture, ownsFixture);
-  await srv.ready(opts.readyTimeout || 15000);
+  try {
+    await srv.ready(opts.readyTimeout || 15000);
+  } catch (e) {
+    srv.kill(); // also removes a fixture of its own
+    throw e;
+  }
   return srv;
 }
 
