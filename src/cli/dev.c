@@ -187,6 +187,8 @@ static void on_compiled(cn__cli_job *job) {
       fwrite(job->output.ptr, 1, job->output.len, stderr);
     if (d->first_round_done)
       ok_line(d, "Compiled %s in %s", u->rel, ms);
+    else
+      d->first_compiled++;
   }
   cn__buf_free(&job->output);
   cn__cli_argv_free(&job->cmds[0]);
@@ -304,7 +306,10 @@ static void load_config(cn__dev_cmd *d, cn__buf *errs) {
     cn__buf_appendf(errs, "%s\n", err);
     return;
   }
-  d->config_sig = file_sig("cairn.json");
+  /* public/ is opened when the server starts: its coming or going is a
+   * change of configuration too. */
+  d->config_sig = file_sig("cairn.json") ^
+                  (stat("public", &st) == 0 && S_ISDIR(st.st_mode) ? 2 : 0);
 }
 
 /* ------------------------------------------------------------- rounds */
@@ -353,9 +358,13 @@ static void round_start(cn__dev_cmd *d) {
   cn__cli_scan_free(&s);
   cn__free(d->scan_errors);
   d->scan_errors = errs.ptr;
-  for (size_t i = 0; i < d->nunits; i++)
-    if (d->units[i]->seen && !d->units[i]->compiling)
+  for (size_t i = 0; i < d->nunits; i++) {
+    if (!d->units[i]->seen)
+      continue;
+    d->first_units += !d->first_round_done;
+    if (!d->units[i]->compiling)
       unit_build(d, d->units[i]);
+  }
   if (!d->round_running)
     settle(d);
 }
@@ -434,6 +443,17 @@ static void start_next(cn__dev_cmd *d) {
 static void settle(cn__dev_cmd *d) {
   if (d->stopping)
     return;
+  if (!d->first_round_done) {
+    char ms[16], what[64];
+    cn__cli_ms(cn__dev_cmd_now(d) - d->t0, ms);
+    snprintf(what, sizeof what, "%zu file%s", d->first_compiled,
+             d->first_compiled == 1 ? "" : "s");
+    printf(" %s\u2713%s Compiled %s in %s (%zu unchanged)\n",
+           cn__cli_c(d->c->color_out, CN__C_GREEN),
+           cn__cli_c(d->c->color_out, CN__C_RESET), what, ms,
+           d->first_units - d->first_compiled);
+    fflush(stdout);
+  }
   show_errors(d);
   cn__dev_child *t = target(d);
   if (!t) {

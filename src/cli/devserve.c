@@ -218,6 +218,9 @@ int cn__cli_cmd_dev_serve(const cn__cli *c, int argc, char **argv) {
     if (command(&s, line, &mw, 0))
       break;
   }
+  if (stat("public", &st) == 0 && S_ISDIR(st.st_mode) &&
+      cn_app_public_dir(s.app, "public"))
+    return 1;
   if (cn__dev_install(s.dev, s.app, mw, err, sizeof err)) {
     reply(&s, "fail", "middleware.c", s.mw_so, err);
     if (cn__dev_install(s.dev, s.app, NULL, err, sizeof err))

@@ -163,17 +163,6 @@ describe('cairn build', () => {
     } finally { await srv.stop(); }
   });
 
-  test('a file that was being edited while compiling is compiled again next time', async () => {
-    const dir = fixture('cli-basic');
-    // Fresh mtimes (now): the cache cannot tell whether the compiler read
-    // the whole file, so it keeps no stamp for these files.
-    const r = await run(['build', dir]);
-    assert.equal(r.code, 0);
-    age(dir, BASIC_FILES);
-    const again = await run(['build', dir]);
-    assert.match(again.stdout, /Compiled 5 files/);
-  });
-
   test('progress lines name what is slow (a compile over a second)', async () => {
     const dir = writeFiles(fixture('cli-basic'), {
       // A file the optimiser needs over a second for: a few hundred

@@ -161,7 +161,9 @@ export function removeTemps() {
 // A copy of tests/apps/<name> in a fresh temporary directory.
 export function fixture(name) {
   const d = join(tempDir(), name);
-  cpSync(join(APPS, name), d, { recursive: true });
+  // Old timestamps, kept: the build cache's race guard (an input modified
+  // while it compiles) never applies to a fixture.
+  cpSync(join(APPS, name), d, { recursive: true, preserveTimestamps: true });
   return d;
 }
 
