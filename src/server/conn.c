@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "server.h"
 
@@ -498,13 +499,13 @@ void cn__conn_shutdown(cn__conn *c) {
     c->cur->msg.keep_alive = 0;
 }
 
-void cn__conn_on_connection(uv_stream_t *listener, int status) {
-  cn__loop *l = listener->data;
-  if (status < 0)
-    return; /* libuv already shed the connection (EMFILE trick) */
+/* A connection the loop accepted (fd is non-blocking, close-on-exec). */
+void cn__conn_accept(cn__loop *l, int fd, const struct sockaddr_storage *peer) {
   cn__conn *c = cn__calloc(1, sizeof(*c));
-  if (!c)
+  if (!c) {
+    close(fd);
     return;
+  }
   uv_tcp_init(&l->uv, &c->tcp);
   uv_timer_init(&l->uv, &c->timer);
   c->tcp.data = c->timer.data = c;
@@ -515,14 +516,13 @@ void cn__conn_on_connection(uv_stream_t *listener, int status) {
   l->conns = c;
   l->nconns++;
   long open = atomic_fetch_add(&l->server->conns, 1) + 1;
-  if (uv_accept(listener, (uv_stream_t *)&c->tcp)) {
+  if (uv_tcp_open(&c->tcp, fd)) {
+    close(fd);
     cn__conn_close(c);
     return;
   }
   uv_tcp_nodelay(&c->tcp, 1);
-  int alen = (int)sizeof c->peer;
-  if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&c->peer, &alen))
-    memset(&c->peer, 0, sizeof c->peer);
+  c->peer = *peer;
   cn__parser_init(&c->parser, &l->server->parser_limits, &hooks, c);
   if ((uint64_t)open > l->server->config.limits.max_connections ||
       l->stopping) {

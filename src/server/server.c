@@ -20,7 +20,7 @@ extern _Thread_local cn__loop *cn__current_loop;
 /* ------------------------------------------------------- listening */
 
 static int open_listener(const struct addrinfo *ai, int port) {
-  int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, 0);
+  int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0)
     return -1;
   int one = 1;
@@ -79,7 +79,7 @@ static void drain_events(uv_async_t *a) {
   }
   if (atomic_load(&l->server->stopping) && !l->stopping) {
     l->stopping = 1;
-    uv_close((uv_handle_t *)&l->listener, NULL);
+    cn__accept_stop(l);
     for (cn__conn *c = l->conns, *n; c; c = n) {
       n = c->next;
       cn__conn_shutdown(c);
@@ -107,6 +107,10 @@ static void close_any(uv_handle_t *h, void *arg) {
 }
 
 static void loop_destroy(cn__loop *l) {
+  if (l->listen_fd >= 0)
+    close(l->listen_fd);
+  if (l->spare_fd >= 0)
+    close(l->spare_fd);
   uv_walk(&l->uv, close_any, NULL);
   uv_run(&l->uv, UV_RUN_DEFAULT);
   uv_loop_close(&l->uv);
@@ -123,6 +127,7 @@ static void loop_destroy(cn__loop *l) {
 static int loop_init(cn__server *s, cn__loop *l, int index, int fd) {
   l->server = s;
   l->index = index;
+  l->listen_fd = l->spare_fd = -1;
   if (uv_loop_init(&l->uv))
     return CN_ESYS;
   pthread_mutex_init(&l->mu, NULL);
@@ -130,10 +135,7 @@ static int loop_init(cn__server *s, cn__loop *l, int index, int fd) {
   l->wake.data = l;
   uv_timer_init(&l->uv, &l->shutdown_timer);
   l->shutdown_timer.data = l;
-  uv_tcp_init(&l->uv, &l->listener);
-  l->listener.data = l;
-  if (uv_tcp_open(&l->listener, fd) ||
-      uv_listen((uv_stream_t *)&l->listener, 4096, cn__conn_on_connection))
+  if (cn__accept_start(l, fd))
     return CN_ESYS;
   if (s->app->public_dir &&
       cn__static_new(&l->statics, s->app->public_dir, NULL))

@@ -218,7 +218,10 @@ struct cn__conn {
 
 struct cn__loop {
   uv_loop_t uv;
-  uv_tcp_t listener;
+  int listen_fd;          /* this loop's SO_REUSEPORT socket, or -1 */
+  uv_poll_t listen_poll;  /* accepting is ours, not libuv's: see accept.c */
+  uv_timer_t accept_pause;
+  int spare_fd;           /* given up to shed a connection at EMFILE */
   uv_async_t wake;      /* events from handler threads, or stop */
   uv_timer_t shutdown_timer;
   pthread_t thread;
@@ -264,7 +267,12 @@ struct cn__server {
 };
 
 /* conn.c */
-void cn__conn_on_connection(uv_stream_t *listener, int status);
+/* A connection the loop accepted; the loop owns fd from here. */
+void cn__conn_accept(cn__loop *l, int fd, const struct sockaddr_storage *peer);
+
+/* accept.c: the loop's listening socket. */
+int cn__accept_start(cn__loop *l, int listen_fd);
+void cn__accept_stop(cn__loop *l);
 void cn__conn_close(cn__conn *c);
 /* The handler returned (pool thread) or the stream advanced: loop thread. */
 void cn__conn_handler_done(cn_req *req);
