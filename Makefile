@@ -28,7 +28,8 @@ build-fuzz: deps
 	@cmake --build build-fuzz -j$(JOBS)
 
 run: build
-	cd examples/app && ../../build/cairn-example
+	@build/cairn build examples/app
+	@cd examples/app && ../../build/cairn start
 
 test:
 	@scripts/deps.sh test
