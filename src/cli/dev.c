@@ -27,6 +27,7 @@ extern char **environ;
 
 static void round_start(cn__dev_cmd *d);
 static void settle(cn__dev_cmd *d);
+static void finish_if_idle(cn__dev_cmd *d);
 
 uint64_t cn__dev_cmd_now(cn__dev_cmd *d) {
   (void)d;
@@ -316,6 +317,22 @@ static void load_config(cn__dev_cmd *d, cn__buf *errs) {
 
 static void on_debounce(uv_timer_t *t) { round_start(t->data); }
 
+/* Compiles that take over a second say so, once a second. */
+static void on_progress(uv_timer_t *t) {
+  cn__dev_cmd *d = t->data;
+  const char *what = NULL;
+  char ms[16];
+  for (size_t i = 0; i < d->nunits && !what; i++)
+    if (d->units[i]->compiling)
+      what = d->units[i]->rel;
+  if (!what)
+    return;
+  cn__cli_ms(cn__dev_cmd_now(d) - d->round_t0, ms);
+  printf("   Compiling... %zu of %zu done (%s; still compiling %s)\n",
+         d->round_total - (size_t)d->round_running, d->round_total, ms, what);
+  fflush(stdout);
+}
+
 void cn__dev_cmd_changed(cn__dev_cmd *d, int reload) {
   if (d->stopping)
     return;
@@ -358,14 +375,18 @@ static void round_start(cn__dev_cmd *d) {
   cn__cli_scan_free(&s);
   cn__free(d->scan_errors);
   d->scan_errors = errs.ptr;
+  d->round_total = 0;
+  d->round_t0 = cn__dev_cmd_now(d);
   for (size_t i = 0; i < d->nunits; i++) {
     if (!d->units[i]->seen)
       continue;
     d->first_units += !d->first_round_done;
     if (!d->units[i]->compiling)
-      unit_build(d, d->units[i]);
+      d->round_total += (size_t)unit_build(d, d->units[i]);
   }
-  if (!d->round_running)
+  if (d->round_running)
+    uv_timer_start(&d->progress, on_progress, 1000, 1000);
+  else
     settle(d);
 }
 
@@ -434,15 +455,22 @@ static void start_next(cn__dev_cmd *d) {
     return;
   }
   cn__dev_child *ch;
-  if (cn__dev_child_start(d, &ch) == 0)
+  if (cn__dev_child_start(d, &ch) == 0) {
     d->next = ch;
-  else if (!d->cur)
+  } else if (!d->cur) {
+    /* Nothing serves and nothing can: give up. */
     d->exit_code = 1;
+    d->stopping = 1;
+    finish_if_idle(d);
+  }
 }
 
 static void settle(cn__dev_cmd *d) {
-  if (d->stopping)
+  uv_timer_stop(&d->progress);
+  if (d->stopping) {
+    finish_if_idle(d);
     return;
+  }
   if (!d->first_round_done) {
     char ms[16], what[64];
     cn__cli_ms(cn__dev_cmd_now(d) - d->t0, ms);
@@ -547,8 +575,6 @@ static void on_respawn(uv_timer_t *t) {
     start_next(d);
 }
 
-static void finish_if_idle(cn__dev_cmd *d);
-
 void cn__dev_cmd_child_exited(cn__dev_cmd *d, cn__dev_child *ch) {
   char why[64];
   if (ch->term_signal)
@@ -590,6 +616,7 @@ static void finish_if_idle(cn__dev_cmd *d) {
     return;
   cn__dev_watch_close_all(d);
   close_if_open((uv_handle_t *)&d->debounce);
+  close_if_open((uv_handle_t *)&d->progress);
   close_if_open((uv_handle_t *)&d->respawn);
   close_if_open((uv_handle_t *)&d->sigint);
   close_if_open((uv_handle_t *)&d->sigterm);
@@ -602,6 +629,7 @@ static void on_signal(uv_signal_t *h, int signum) {
   d->stopping = 1;
   uv_timer_stop(&d->debounce);
   uv_timer_stop(&d->respawn);
+  uv_timer_stop(&d->progress);
   if (d->cur)
     cn__dev_child_stop(d->cur, again);
   if (d->next)
@@ -737,7 +765,8 @@ int cn__cli_cmd_dev(const cn__cli *c, int argc, char **argv) {
   cn__cli_jobs_init(&d.jobs, &d.loop, 0);
   uv_timer_init(&d.loop, &d.debounce);
   uv_timer_init(&d.loop, &d.respawn);
-  d.debounce.data = d.respawn.data = &d;
+  uv_timer_init(&d.loop, &d.progress);
+  d.debounce.data = d.respawn.data = d.progress.data = &d;
   uv_signal_init(&d.loop, &d.sigint);
   uv_signal_init(&d.loop, &d.sigterm);
   d.sigint.data = d.sigterm.data = &d;

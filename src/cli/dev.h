@@ -98,6 +98,9 @@ struct cn__dev_cmd {
   size_t nenv_files;
   /* rounds */
   uv_timer_t debounce;
+  uv_timer_t progress;    /* a line a second while compiles run long */
+  size_t round_total;     /* compiles started by this round */
+  uint64_t round_t0;
   int round_running;      /* compiles in flight */
   int dirty;              /* files changed since the round began */
   int reload_wanted;      /* a template, public/ or data/ file changed */

@@ -299,6 +299,35 @@ describe('cairn dev', () => {
     }
   });
 
+  test('a route broken from the start: the rest serves, the error shows, the fix brings the route in', async () => {
+    const bad = '#include <cairn.h>\nstatic int get(cn_req *q, cn_res *s) { return nope(q, s); }\nCN_ROUTE(.GET = get);\n';
+    const { dir, srv, url } = await devApp('cli-basic', { 'app/api/late/route.c': bad });
+    try {
+      assert.match(srv.stderr, /app\/api\/late\/route\.c:2:\d+: (error|warning): implicit declaration of function .nope./);
+      assert.equal((await request(`${url}/api/hello`)).status, 200);
+      assert.equal((await request(`${url}/api/late`)).status, 404);
+      assert.match((await request(`${url}/api/late`, { headers: HTML })).body, /Failed to compile/);
+      writeFiles(dir, { 'app/api/late/route.c': textRoute('late but here') });
+      await eventually(async () => (await request(`${url}/api/late`)).body === 'late but here', 10000, 'the fixed route');
+    } finally { await srv.stop(); }
+  });
+
+  test('a slow compile prints progress; Ctrl-C during a compile still ends the command', async () => {
+    const { dir, srv } = await devApp('cli-basic');
+    writeFiles(dir, {
+      // Dev compiles at -O0: it takes a few thousand functions (about 1 ms
+      // each) to pass a second.
+      'app/api/slow/route.c': textRoute('slow', Array.from({ length: 2500 }, (_, i) =>
+        `int f${i}(int x);\nint f${i}(int x) { int s = 0; for (int i = 0; i < x; i++) ` +
+        `{ s += i * ${i} ^ (s >> 3); if (s % ${i + 7} == 1) s -= x; } return s; }`).join('\n')),
+    });
+    await srv.waitFor(() => /^ {3}Compiling\.\.\. 0 of 1 done \([\d.]+m?s; still compiling app\/api\/slow\/route\.c\)$/m.test(srv.stdout),
+      20000, 'a progress line');
+    srv.p.kill('SIGINT');
+    const exit = await srv.exited;
+    assert.equal(exit.code, 0, srv.describe());
+  });
+
   test('an invalid cairn.json at start is an error naming the key, exit 1', async () => {
     for (const [text, err] of [
       ['{"prot": 3000}', /cairn\.json: unknown key "prot"/],
