@@ -412,10 +412,11 @@ profile_cairn() { # key path: where cairn's time goes under the same load
       wait_ready prof "$P_HOLD"
       wrk -t1 -c"$CONNS" -d3s "http://127.0.0.1:$P_HOLD$path" >/dev/null 2>&1 || true
       stop prof
-      echo "\`valgrind --tool=callgrind\` on cn-test-server under 3 s of \`wrk -c$CONNS $path\` (instructions, inclusive of callees):"
+      echo "\`valgrind --tool=callgrind\` on cn-test-server under 3 s of \`wrk -c$CONNS $path\` (instructions, self, with the program total first):"
       echo
       echo '```'
-      callgrind_annotate "$T/callgrind-$key.out" 2>/dev/null | sed -n '/^-\+$/,$p' | grep -v '^-' | grep . | head -25 || true
+      callgrind_annotate "$T/callgrind-$key.out" 2>/dev/null | grep -A20 'PROGRAM TOTALS' |
+        grep -v '^Ir\|^--' | sed 's| \[/[^]]*\]$||' | grep . || true
       echo '```' ;;
     *) echo "No profiler available (perf, valgrind)." ;;
   esac
