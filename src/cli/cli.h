@@ -18,8 +18,8 @@
  *   build.c   `cairn build` and `cairn routes`
  *   start.c   `cairn start`
  *   new.c     `cairn new`
- *   dev.c, devunits.c, devwatch.c   `cairn dev` (compiles, watches, runs
- *             and replaces the server process)
+ *   dev.c, devsetup.c, devchild.c, devwatch.c   `cairn dev` (compiles,
+ *             watches, runs and replaces the server process)
  *   devserve.c  the server process of `cairn dev`
  *
  * Conventions: commands return the process's exit code (0 success, 1

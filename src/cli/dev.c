@@ -13,10 +13,7 @@
  *     middleware, cairn.json, the .env files).
  */
 #include <errno.h>
-#include <netdb.h>
-#include <netinet/in.h>
 #include <stdlib.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -173,14 +170,10 @@ static void on_compiled(cn__cli_job *job) {
     snprintf(dep, sizeof dep, ".cairn/dev/%s.d", u->base);
     cn__cli_stamp_write(stamp, &u->st, dep);
     /* The object before the last is no longer anybody's: the server has
-     * replaced it or never had it. */
-    if (u->gen >= 1) {
-      char old[CN__CLI_PATH + 128];
-      snprintf(old, sizeof old, "%s/.cairn/dev/%s-%u.so", d->root, u->base,
-               u->gen - 1);
-      if (strcmp(old, u->so))
-        remove(old);
-    }
+     * replaced it or never had it. The last stays until this one is in. */
+    if (u->prev_so[0] && strcmp(u->prev_so, u->so))
+      remove(u->prev_so);
+    snprintf(u->prev_so, sizeof u->prev_so, "%s", u->so);
     snprintf(u->so, sizeof u->so, "%s", u->next_so);
     u->gen = u->st.gen;
     unit_set_error(u, NULL);
@@ -637,93 +630,6 @@ static void on_signal(uv_signal_t *h, int signum) {
   finish_if_idle(d);
 }
 
-/* The socket every server process of the session accepts on (dev.h).
- * Bound here, listening once the first process takes it (with the core's
- * hook); bound with SO_REUSEPORT so a process that opens its own socket
- * (without the hook) can share the port. */
-static int open_listener(cn__dev_cmd *d, const char *host, int port) {
-  struct addrinfo hints = {.ai_family = AF_UNSPEC,
-                           .ai_socktype = SOCK_STREAM,
-                           .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
-  struct addrinfo *ai = NULL;
-  if (getaddrinfo(host, "0", &hints, &ai) || !ai) {
-    cn__cli_error(d->c, "cannot resolve hostname '%s'", host);
-    return 1;
-  }
-  struct sockaddr_storage sa;
-  socklen_t len = ai->ai_addrlen;
-  memcpy(&sa, ai->ai_addr, ai->ai_addrlen);
-  int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  freeaddrinfo(ai);
-  if (sa.ss_family == AF_INET)
-    ((struct sockaddr_in *)&sa)->sin_port = htons((uint16_t)port);
-  else
-    ((struct sockaddr_in6 *)&sa)->sin6_port = htons((uint16_t)port);
-  int one = 1;
-  if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) ||
-      setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) ||
-      bind(fd, (struct sockaddr *)&sa, len) ||
-      getsockname(fd, (struct sockaddr *)&sa, &len)) {
-    cn__cli_error(d->c, "cannot listen on %s:%d: %s", host, port,
-                  strerror(errno));
-    if (fd >= 0)
-      close(fd);
-    return 1;
-  }
-  d->listen_fd = fd;
-  d->port = sa.ss_family == AF_INET
-                ? ntohs(((struct sockaddr_in *)&sa)->sin_port)
-                : ntohs(((struct sockaddr_in6 *)&sa)->sin6_port);
-  snprintf(d->host, sizeof d->host, "%s", host);
-  return 0;
-}
-
-static int parse_args(cn__dev_cmd *d, int argc, char **argv, const char **dir,
-                      const char **port, const char **host) {
-  for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-      cn__cli_usage(stdout, "dev");
-      return 0;
-    }
-    int used = cn__cli_listen_opt(d->c, argc, argv, i, port, host);
-    if (used < 0)
-      return 2;
-    if (used) {
-      i += used - 1;
-      continue;
-    }
-    if (argv[i][0] == '-' || *dir) {
-      cn__cli_error(d->c, "dev: unexpected argument '%s'", argv[i]);
-      cn__cli_usage(stderr, "dev");
-      return 2;
-    }
-    *dir = argv[i];
-  }
-  return -1;
-}
-
-/* Options in the order `next dev` applies them: cairn.json, then PORT and
- * HOSTNAME, then -p and -H. */
-static int listen_config(cn__dev_cmd *d, const char *port, const char *host) {
-  cn_config cfg;
-  if (cn__cli_config(d->c, &cfg))
-    return 1;
-  if (cn_config_env(&cfg)) {
-    cn__cli_error(d->c, "PORT must be a number from 0 to 65535");
-    return 1;
-  }
-  if (port) {
-    char *end;
-    long p = strtol(port, &end, 10);
-    if (!*port || *end || p < 0 || p > 65535) {
-      cn__cli_error(d->c, "--port must be a number from 0 to 65535");
-      return 1;
-    }
-    cfg.port = (int)p;
-  }
-  return open_listener(d, host ? host : cfg.hostname, cfg.port);
-}
-
 static void free_session(cn__dev_cmd *d) {
   for (size_t i = 0; i < d->nunits; i++) {
     cn__dev_unit *u = d->units[i];
@@ -744,11 +650,11 @@ int cn__cli_cmd_dev(const cn__cli *c, int argc, char **argv) {
   const char *dir = NULL, *port = NULL, *host = NULL;
   char err[512];
   cn__dev_cmd d = {.c = c, .listen_fd = -1};
-  int rc = parse_args(&d, argc, argv, &dir, &port, &host);
+  int rc = cn__dev_cmd_options(&d, argc, argv, &dir, &port, &host);
   if (rc >= 0)
     return rc;
   d.t0 = cn__dev_cmd_now(&d);
-  if (cn__cli_enter(c, dir, d.root) || listen_config(&d, port, host))
+  if (cn__cli_enter(c, dir, d.root) || cn__dev_cmd_listen(&d, port, host))
     return 1;
   if (cn__cli_tools_find(&d.tools, c->color_err, err, sizeof err)) {
     cn__cli_error(c, "%s", err);
@@ -761,6 +667,7 @@ int cn__cli_cmd_dev(const cn__cli *c, int argc, char **argv) {
     free_session(&d);
     return 1;
   }
+  cn__dev_cmd_sweep();
   uv_loop_init(&d.loop);
   cn__cli_jobs_init(&d.jobs, &d.loop, 0);
   uv_timer_init(&d.loop, &d.debounce);

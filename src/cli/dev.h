@@ -36,6 +36,7 @@ typedef struct cn__dev_unit {
   int seen;         /* in the latest scan (and in the route tree) */
   char so[CN__CLI_PATH + 128]; /* the last good shared object (absolute), ""
                             when none */
+  char prev_so[CN__CLI_PATH + 128]; /* the one before, still on disk */
   unsigned gen;     /* of the last output name used */
   char *error;      /* compile or load failure, NULL when fine */
   /* compiling */
@@ -132,6 +133,22 @@ void cn__dev_cmd_child_ready(cn__dev_cmd *d, cn__dev_child *ch,
                              const char *line);
 /* A server process exited. */
 void cn__dev_cmd_child_exited(cn__dev_cmd *d, cn__dev_child *ch);
+
+/* devsetup.c */
+/* The command line: [dir] -p -H --help. Returns -1 to go on, else the exit
+ * code (help printed: 0; a usage error printed: 2). */
+int cn__dev_cmd_options(cn__dev_cmd *d, int argc, char **argv,
+                        const char **dir, const char **port,
+                        const char **host);
+/* Decide where to listen (cairn.json, PORT and HOSTNAME, then -p and -H,
+ * as next dev does) and bind the session's socket into d->listen_fd (not
+ * listening yet: the first server process that takes it starts that; with
+ * SO_REUSEPORT so a process that opens its own can share the port). Fills
+ * d->host and d->port (the real one when 0 was asked). Prints the error;
+ * 0 or 1. */
+int cn__dev_cmd_listen(cn__dev_cmd *d, const char *port, const char *host);
+/* Remove .cairn/dev/ objects that no stamp names. */
+void cn__dev_cmd_sweep(void);
 
 /* devchild.c */
 /* Start a server process for the current state of d (its routes, the

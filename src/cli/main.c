@@ -64,9 +64,11 @@ void cn__cli_usage(FILE *f, const char *command) {
   for (size_t i = 0; command && i < CN__ARRAY_LEN(commands); i++) {
     if (strcmp(commands[i].name, command))
       continue;
-    fprintf(f, "Usage: cairn %s %s\n\n%s.\n\n%s\n  -h, --help               "
+    const char *sum = commands[i].summary;
+    fprintf(f, "Usage: cairn %s %s\n\n%c%s.\n\n%s\n  -h, --help               "
                "show this help\n",
-            commands[i].name, commands[i].args, commands[i].summary,
+            commands[i].name, commands[i].args,
+            sum[0] >= 'a' && sum[0] <= 'z' ? sum[0] - 32 : sum[0], sum + 1,
             commands[i].help);
     return;
   }
