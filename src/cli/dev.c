@@ -84,15 +84,15 @@ static void show_errors(cn__dev_cmd *d) {
     ok_line(d, "Fixed: the app compiles again%s%s", "", "");
   fflush(stderr);
   cn__free(d->shown_errors);
+  cn__free(d->plain_errors);
   d->shown_errors = b.ptr ? b.ptr : NULL;
-  char *plain = d->shown_errors ? cn__strdup(d->shown_errors) : NULL;
-  if (plain)
-    strip_ansi(plain);
+  d->plain_errors = d->shown_errors ? cn__strdup(d->shown_errors) : NULL;
+  if (d->plain_errors)
+    strip_ansi(d->plain_errors);
   if (d->cur)
-    cn__dev_child_send_error(d->cur, plain);
+    cn__dev_child_send_error(d->cur, d->plain_errors);
   if (d->next)
-    cn__dev_child_send_error(d->next, plain);
-  cn__free(plain);
+    cn__dev_child_send_error(d->next, d->plain_errors);
 }
 
 /* -------------------------------------------------------------- units */
@@ -388,13 +388,6 @@ static cn__dev_child *target(cn__dev_cmd *d) {
   return d->next ? d->next : d->cur;
 }
 
-static int served_index(const cn__dev_served *s, const char *pattern) {
-  for (size_t i = 0; i < s->n; i++)
-    if (!strcmp(s->patterns[i], pattern))
-      return (int)i;
-  return -1;
-}
-
 /* Does the process need replacing (not just some routes)? */
 static int needs_restart(cn__dev_cmd *d, const cn__dev_child *ch) {
   const cn__dev_served *s = &ch->served;
@@ -410,7 +403,7 @@ static int needs_restart(cn__dev_cmd *d, const cn__dev_child *ch) {
       mw = u->so;
       continue;
     }
-    if (served_index(s, u->pattern) < 0)
+    if (cn__dev_served_find(s, u->pattern) < 0)
       return 1;
     n++;
   }
@@ -425,16 +418,20 @@ static int send_replaces(cn__dev_cmd *d, cn__dev_child *ch) {
     cn__dev_unit *u = d->units[i];
     if (!u->seen || !u->so[0] || u->middleware)
       continue;
-    int k = served_index(&ch->served, u->pattern);
+    int k = cn__dev_served_find(&ch->served, u->pattern);
     if (k < 0 || !strcmp(ch->served.sos[k], u->so))
+      continue;
+    char *copy = cn__strdup(u->so);
+    if (!copy)
       continue;
     snprintf(line, sizeof line, "replace %s\t%s\n", u->pattern, u->so);
     cn__dev_child_send(ch, line);
-    char *copy = cn__strdup(u->so);
-    if (copy) {
+    /* Until the process says ok, the object it had is the fallback. */
+    if (!ch->served.olds[k])
+      ch->served.olds[k] = ch->served.sos[k];
+    else
       cn__free(ch->served.sos[k]);
-      ch->served.sos[k] = copy;
-    }
+    ch->served.sos[k] = copy;
     any = 1;
   }
   return any;
@@ -498,44 +495,41 @@ static void settle(cn__dev_cmd *d) {
 
 /* ---------------------------------------------------- server processes */
 
-void cn__dev_cmd_load_failed(cn__dev_cmd *d, const char *pattern,
-                             const char *message) {
-  /* "<pattern>\t<object>\t<why>" arrives split at the first tab only. */
-  char so[CN__CLI_PATH];
+void cn__dev_cmd_load_failed(cn__dev_cmd *d, cn__dev_child *ch,
+                             const char *pattern, const char *message) {
+  char so[CN__CLI_PATH + 128], text[2048];
   const char *tab = strchr(message, '\t');
-  if (!tab)
+  cn__dev_unit *u = unit_for_pattern(d, pattern);
+  if (!tab || !u)
     return;
   snprintf(so, sizeof so, "%.*s", (int)(tab - message), message);
-  const char *why = tab + 1;
-  cn__dev_unit *u = unit_for_pattern(d, pattern);
-  cn__dev_child *ch = target(d);
-  if (!u)
-    return;
-  char text[2048];
-  snprintf(text, sizeof text, "%s: cannot load it: %s\n", u->rel, why);
+  snprintf(text, sizeof text, "%s: cannot load it: %s\n", u->rel, tab + 1);
   unit_set_error(u, text);
-  if (u->middleware) {
-    if (ch && !strcmp(ch->served.mw, so))
-      ch->served.mw[0] = '\0';
-    if (!strcmp(u->so, so))
-      u->so[0] = '\0';
-  } else if (ch) {
-    int k = served_index(&ch->served, pattern);
-    /* A replace that failed leaves the old code serving; a route that
-     * failed to load at start is not served at all. */
-    if (k >= 0 && !strcmp(u->so, so)) {
-      if (!strcmp(ch->served.sos[k], so)) {
-        cn__free(ch->served.patterns[k]);
-        cn__free(ch->served.sos[k]);
-        ch->served.patterns[k] = ch->served.patterns[ch->served.n - 1];
-        ch->served.sos[k] = ch->served.sos[ch->served.n - 1];
-        ch->served.n--;
-        u->so[0] = '\0';
-      } else {
-        snprintf(u->so, sizeof u->so, "%s", ch->served.sos[k]);
-      }
-    }
+  /* What the process serves: a replace that failed leaves the old code
+   * in; a route (or middleware) that failed at start is not there. */
+  cn__dev_served *sv = &ch->served;
+  int k = u->middleware ? -1 : cn__dev_served_find(sv, pattern);
+  int replaced = k >= 0 && sv->olds[k] && !strcmp(sv->sos[k], so);
+  if (replaced) {
+    cn__free(sv->sos[k]);
+    sv->sos[k] = sv->olds[k];
+    sv->olds[k] = NULL;
+  } else if (k >= 0 && !strcmp(sv->sos[k], so)) {
+    cn__free(sv->patterns[k]);
+    cn__free(sv->sos[k]);
+    cn__free(sv->olds[k]);
+    sv->patterns[k] = sv->patterns[sv->n - 1];
+    sv->sos[k] = sv->sos[sv->n - 1];
+    sv->olds[k] = sv->olds[sv->n - 1];
+    sv->n--;
+    k = -1;
+  } else if (u->middleware && !strcmp(sv->mw, so)) {
+    sv->mw[0] = '\0';
   }
+  /* The unit's object is what the serving process has, so the next round
+   * neither restarts for it nor sends it again. */
+  if (ch == target(d) && !strcmp(u->so, so))
+    snprintf(u->so, sizeof u->so, "%s", k >= 0 ? sv->sos[k] : "");
   show_errors(d);
 }
 
@@ -641,6 +635,7 @@ static void free_session(cn__dev_cmd *d) {
   cn__free(d->units);
   cn__free(d->scan_errors);
   cn__free(d->shown_errors);
+  cn__free(d->plain_errors);
   free_env(d);
   if (d->listen_fd >= 0)
     close(d->listen_fd);

@@ -51,6 +51,8 @@ typedef struct cn__dev_unit {
 /* What a server process was started with, to know when it must change. */
 typedef struct cn__dev_served {
   char **patterns, **sos; /* parallel arrays */
+  char **olds;            /* the object a replace in flight takes over from
+                             (NULL when none): back in sos if it fails */
   size_t n;
   char mw[CN__CLI_PATH + 128]; /* "" when no middleware */
   uint64_t config_sig, env_sig;
@@ -92,7 +94,8 @@ struct cn__dev_cmd {
   cn__dev_unit **units;
   size_t nunits, capunits;
   char *scan_errors;      /* names, conflicts, cairn.json, .env */
-  char *shown_errors;     /* what was last printed and sent */
+  char *shown_errors;     /* what was last printed */
+  char *plain_errors;     /* the same without colours, for browsers */
   uint64_t config_sig, env_sig;
   char **env;             /* the server process's environment */
   const char *env_files[4];
@@ -125,9 +128,10 @@ uint64_t cn__dev_cmd_now(cn__dev_cmd *d);
 /* Something changed on disk (devwatch.c): start a round soon. reload: the
  * change needs no compile but open pages should reload. */
 void cn__dev_cmd_changed(cn__dev_cmd *d, int reload);
-/* A server process reported that a route could not be loaded. */
-void cn__dev_cmd_load_failed(cn__dev_cmd *d, const char *pattern,
-                             const char *message);
+/* Server process ch reported that a route could not be loaded: message
+ * is "<object>\t<why>". */
+void cn__dev_cmd_load_failed(cn__dev_cmd *d, cn__dev_child *ch,
+                             const char *pattern, const char *message);
 /* A server process is listening (devchild.c). */
 void cn__dev_cmd_child_ready(cn__dev_cmd *d, cn__dev_child *ch,
                              const char *line);
@@ -160,6 +164,8 @@ void cn__dev_child_send_error(cn__dev_child *ch, const char *text);
 /* Ask it to drain and exit; kill: SIGKILL at once. */
 void cn__dev_child_stop(cn__dev_child *ch, int kill_now);
 void cn__dev_served_free(cn__dev_served *s);
+/* The index of pattern in s, -1 when it is not served. */
+int cn__dev_served_find(const cn__dev_served *s, const char *pattern);
 
 /* devwatch.c */
 /* Watch every directory of the latest scan (and stop watching the ones

@@ -53,10 +53,20 @@ void cn__dev_served_free(cn__dev_served *s) {
   for (size_t i = 0; i < s->n; i++) {
     cn__free(s->patterns[i]);
     cn__free(s->sos[i]);
+    if (s->olds)
+      cn__free(s->olds[i]);
   }
   cn__free(s->patterns);
   cn__free(s->sos);
+  cn__free(s->olds);
   memset(s, 0, sizeof(*s));
+}
+
+int cn__dev_served_find(const cn__dev_served *s, const char *pattern) {
+  for (size_t i = 0; i < s->n; i++)
+    if (!strcmp(s->patterns[i], pattern))
+      return (int)i;
+  return -1;
 }
 
 /* ----------------------------------------------------------- closing */
@@ -135,13 +145,25 @@ static void out_line(cn__dev_child *ch, char *line) {
 }
 
 static void ctl_line(cn__dev_child *ch, char *line) {
+  if (!strncmp(line, "ok ", 3)) {
+    /* A replace took: the object it replaced is nobody's fallback now. */
+    char *tab = strchr(line + 3, '\t');
+    if (tab)
+      *tab = '\0';
+    int k = cn__dev_served_find(&ch->served, line + 3);
+    if (k >= 0 && ch->served.olds) {
+      cn__free(ch->served.olds[k]);
+      ch->served.olds[k] = NULL;
+    }
+    return;
+  }
   if (strncmp(line, "fail ", 5))
     return;
   char *tab = strchr(line + 5, '\t');
   if (!tab)
     return;
   *tab = '\0';
-  cn__dev_cmd_load_failed(ch->d, line + 5, tab + 1);
+  cn__dev_cmd_load_failed(ch->d, ch, line + 5, tab + 1);
 }
 
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
@@ -168,7 +190,9 @@ static void send_state(cn__dev_cmd *d, cn__dev_child *ch) {
   cn__dev_child_send(ch, line);
   sv->patterns = cn__calloc(d->nunits + 1, sizeof(char *));
   sv->sos = cn__calloc(d->nunits + 1, sizeof(char *));
-  for (size_t i = 0; sv->patterns && sv->sos && i < d->nunits; i++) {
+  sv->olds = cn__calloc(d->nunits + 1, sizeof(char *));
+  for (size_t i = 0; sv->patterns && sv->sos && sv->olds && i < d->nunits;
+       i++) {
     cn__dev_unit *u = d->units[i];
     if (!u->seen || !u->so[0])
       continue;
@@ -189,7 +213,7 @@ static void send_state(cn__dev_cmd *d, cn__dev_child *ch) {
   }
   sv->config_sig = d->config_sig;
   sv->env_sig = d->env_sig;
-  cn__dev_child_send_error(ch, d->shown_errors);
+  cn__dev_child_send_error(ch, d->plain_errors);
   cn__dev_child_send(ch, "serve\n");
 }
 

@@ -273,6 +273,19 @@ describe('cairn dev', () => {
     } finally { await srv.stop(); }
   });
 
+  test('an edit that cannot be loaded keeps the old code answering; the next good edit is swapped in', async () => {
+    const { dir, srv, url } = await devApp('cli-basic', { 'app/api/edit/route.c': textRoute('one') });
+    try {
+      writeFiles(dir, { 'app/api/edit/route.c': textRoute('two', 'int nowhere2(void);\nint (*keep2)(void) = nowhere2;') });
+      await eventually(() => /app\/api\/edit\/route\.c: cannot load it: .*undefined symbol: nowhere2/.test(srv.stderr), 10000, 'the load error');
+      assert.equal((await request(`${url}/api/edit`)).body, 'one');
+      writeFiles(dir, { 'app/api/edit/route.c': textRoute('three') });
+      await eventually(async () => (await request(`${url}/api/edit`)).body === 'three', 10000, 'the good edit');
+      await eventually(async () => (await request(`${url}/api/edit`, { headers: HTML })).status === 200, 10000, 'no error page');
+    } finally { await srv.stop(); }
+    assert.ok(!/Restarted/.test(srv.stdout), srv.stdout);
+  });
+
   test('a handler that crashes the server: it is started again and keeps serving', async () => {
     const { srv, url } = await devApp('cli-basic', {
       'app/api/crash/route.c': textRoute('x', '#include <signal.h>\nstatic int boom(cn_req *q, cn_res *s) { (void)q; (void)s; raise(SIGSEGV); return 0; }')
