@@ -2,7 +2,8 @@
 # The whole `make test` run, once build/, build-asan/ and build-fuzz/ exist:
 #   1. unit tests (CTest) in build/ and in build-asan/ (leak checking on);
 #   2. the end-to-end suite (tests/e2e, node --test) against build/ and then
-#      against build-asan/ (CAIRN_BUILD picks the cn-test-server binary);
+#      against build-asan/ (CAIRN_BUILD picks the binaries), and the cairn
+#      command's suite (tests/cli) against build/;
 #   3. every fuzz harness in build-fuzz/ for FUZZ_SECONDS (20) each, via
 #      fuzz/run.sh.
 # It ends with one line "N passed, N failed" counting every unit test case
@@ -69,13 +70,15 @@ unit() {
   tally "unit ($dir)" "$1" "$2"
 }
 
-# The e2e suite against one build's cn-test-server.
+# A node:test suite (tests/e2e: the server; tests/cli: the cairn command)
+# against one build folder's binaries.
 e2e() {
   dir=$1
-  tag=$(printf '%s' "$dir" | tr '/' '_')
-  echo "== end-to-end tests against $dir/cn-test-server"
+  suite=${2:-e2e}
+  tag=$suite-$(printf '%s' "$dir" | tr '/' '_')
+  echo "== $suite tests against $dir/"
   (cd tests && CAIRN_BUILD="$dir" node --test --test-concurrency=1 \
-    --test-reporter=spec e2e/) >"$log/e2e-$tag.txt" 2>&1
+    --test-reporter=spec "$suite/") >"$log/e2e-$tag.txt" 2>&1
   rc=$?
   # the spec reporter: one line per test, then the failures again in full
   grep -a -v -E '^ *(at |ℹ)' "$log/e2e-$tag.txt" | sed -n '1,/^✖ failing tests:/p' |
@@ -86,13 +89,13 @@ e2e() {
   if [ -z "$p" ] || [ -z "$f" ]; then
     echo "cairn: no summary from node --test (exit $rc); see $log/e2e-$tag.txt"
     tail -n 30 "$log/e2e-$tag.txt"
-    tally "e2e ($dir)" 0 1
+    tally "$suite ($dir)" 0 1
     return
   fi
   # cancelled, skipped or todo tests are not passes
   f=$((f + ${c:-0} + ${s:-0} + ${t:-0}))
   [ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && f=1
-  tally "e2e ($dir)" "$p" "$f"
+  tally "$suite ($dir)" "$p" "$f"
 }
 
 fuzz() {
@@ -110,6 +113,7 @@ unit "$build"
 unit "$asan"
 e2e "$build"
 e2e "$asan"
+e2e "$build" cli
 fuzz
 echo "== summary ($(($(date +%s) - start)) s; logs in $log)"
 printf '%s' "$report"
