@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "dev/dev.h"
 #include "server.h"
 
 void cn__loop_date(cn__loop *l, char out[30]) {
@@ -233,6 +234,8 @@ int cn__respond(cn_req *req) {
     settle_routing(req);
   else if (!res->finished)
     cn_res_error(res, 500, "The handler returned without responding");
+  if (!req->sreply.status)
+    cn__dev_filter(req); /* cairn dev: the live-reload script in HTML */
   int framing = no_body_status(res->status) ? 3 : 0;
   cn__static_reply *sr = &req->sreply;
   uint64_t len = sr->status ? sr->body_len : res->body.len;

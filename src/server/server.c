@@ -5,6 +5,7 @@
  * keep-alive connections, exit 0.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -13,6 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "dev/dev.h"
 #include "server.h"
 
 extern _Thread_local cn__loop *cn__current_loop;
@@ -211,7 +213,13 @@ int cn_serve(cn_app *app, const cn_config *config) {
     goto cleanup;
   }
   for (int i = 0; i < s.nloops; i++) {
-    int fd = open_listener(ai, port);
+    /* cairn dev hands its server processes one socket, so a restart
+     * never refuses a connection; otherwise each loop opens its own. */
+    int fd = cn__dev_listen_fd();
+    if (fd >= 0)
+      fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    else
+      fd = open_listener(ai, port);
     if (fd < 0) {
       fprintf(stderr, "cairn: cannot listen on %s:%d: %s\n",
               config->hostname, port, strerror(errno));
