@@ -78,6 +78,17 @@ async function withLock(name, fn) {
 
 const lockName = 'cairn-routing-e2e-' + createHash('sha1').update(APP).digest('hex').slice(0, 12);
 
+// Run fn while no other test process builds the app: for a test that runs
+// the in-tree .cairn/server itself (`cairn start`), after making sure it is
+// this build's.
+export function withAppBuilt(fn) {
+  return withLock(lockName, async () => {
+    const r = await runCairn(['build', APP]);
+    if (r.code !== 0) throw new Error(`cairn build failed (exit ${r.code})\n${r.stdout}\n${r.stderr}`);
+    return fn();
+  });
+}
+
 let built = null;
 
 // Build the app (once per process) and return {bin, output}: the private
@@ -200,4 +211,23 @@ export async function eventually(fn, timeout = 3000, what = 'condition') {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(20);
   }
+}
+
+// Stop every server (SIGTERM, then the clean-stop checks of expect.mjs:
+// exit 0, no sanitizer report), all of them even when one fails, so a
+// failing check never leaves a server running and the test process hung.
+export async function stopAll(...servers) {
+  const { assertCleanStop } = await import('../lib/expect.mjs');
+  const failures = [];
+  for (const s of servers) {
+    if (!s) continue;
+    try { await assertCleanStop(s); } catch (e) { failures.push(e); s.kill(); }
+  }
+  if (failures.length === 1) throw failures[0];
+  if (failures.length) throw new AggregateError(failures, failures.map((e) => e.message).join('\n\n'));
+}
+
+// The after() safety net: kill whatever a failed test left running.
+export function killAll(...servers) {
+  for (const s of servers) if (s) s.kill();
 }

@@ -6,12 +6,12 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { Conn, show } from '../lib/http.mjs';
-import { assertCleanStop, assertHtmlError, assertJsonError } from '../lib/expect.mjs';
-import { APP, ask, assertServing, cairnBin, ctx, okJson, reqBytes, startApp } from './harness.mjs';
+import { assertHtmlError, assertJsonError } from '../lib/expect.mjs';
+import { APP, ask, assertServing, cairnBin, ctx, okJson, reqBytes, startApp, stopAll, killAll, withAppBuilt } from './harness.mjs';
 
 let srv;
 before(async () => { srv = await startApp(); });
-after(async () => { if (srv) await assertCleanStop(srv); });
+after(() => killAll(srv));
 
 const P = (all) => ({ first: all.length ? all[0] : null, all, present: all.length > 0 });
 const ABSENT = { first: null, all: [], present: false };
@@ -262,7 +262,7 @@ test('public/ files are served before dynamic routes', async () => {
 
 // ------------------------------------------------------- cairn start
 
-test('`cairn start` runs the build: listening line, then it answers', async () => {
+test('`cairn start` runs the build: listening line, then it answers', () => withAppBuilt(async () => {
   const p = spawn(cairnBin(), ['start', APP], {
     env: { ...process.env, PORT: '0', HOSTNAME: '127.0.0.1', NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -282,4 +282,26 @@ test('`cairn start` runs the build: listening line, then it answers', async () =
     p.kill('SIGTERM');
     await new Promise((r) => (p.exitCode !== null ? r() : p.on('exit', r)));
   }
+}));
+
+// --------------------------------------------------------- concurrency
+
+test('200 concurrent requests across the route table each get their own route and params', async () => {
+  const rows = [];
+  for (let i = 0; i < 200; i++) {
+    const [path, route, params] = PRECEDENCE[i % PRECEDENCE.length];
+    rows.push([path, route, params]);
+  }
+  rows.push(['/seg/x%2Fy/z', 'seg/[a]/[b]', { a: P(['x/y']), b: P(['z']) }]);
+  const results = await Promise.all(rows.map(([path]) => ask(srv, 'GET', path)));
+  results.forEach((r, i) => {
+    const [path, route, params] = rows[i];
+    const body = okJson(r);
+    assert.equal(body.route, route, `${path}${ctx(r)}`);
+    assert.deepEqual(body.params, params, `${path}${ctx(r)}`);
+  });
 });
+
+// The last test: SIGTERM ends every server of this file with exit 0 and no
+// sanitizer report (leaks included, under the ASan build).
+test('SIGTERM: the server exits 0 with no sanitizer report', () => stopAll(srv));
