@@ -13,6 +13,7 @@
  *     middleware, cairn.json, the .env files).
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -33,11 +34,16 @@ uint64_t cn__dev_cmd_now(cn__dev_cmd *d) {
 
 /* ----------------------------------------------------------- messages */
 
-static void ok_line(cn__dev_cmd *d, const char *fmt, const char *a,
-                    const char *b) {
+/* " ✓ <message>" on stdout, the tick green on a terminal. */
+static void ok_line(cn__dev_cmd *d, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void ok_line(cn__dev_cmd *d, const char *fmt, ...) {
   int on = d->c->color_out;
+  va_list ap;
   printf(" %s\u2713%s ", cn__cli_c(on, CN__C_GREEN), cn__cli_c(on, CN__C_RESET));
-  printf(fmt, a, b);
+  va_start(ap, fmt);
+  vprintf(fmt, ap);
+  va_end(ap);
   printf("\n");
   fflush(stdout);
 }
@@ -81,7 +87,7 @@ static void show_errors(cn__dev_cmd *d) {
     fprintf(stderr, " %s\u2717 Failed to compile%s\n%s\n",
             cn__cli_c(on, CN__C_RED), cn__cli_c(on, CN__C_RESET), now);
   else
-    ok_line(d, "Fixed: the app compiles again%s%s", "", "");
+    ok_line(d, "Fixed: the app compiles again");
   fflush(stderr);
   cn__free(d->shown_errors);
   cn__free(d->plain_errors);
@@ -377,6 +383,8 @@ static void round_start(cn__dev_cmd *d) {
     if (!d->units[i]->compiling)
       d->round_total += (size_t)unit_build(d, d->units[i]);
   }
+  if (!d->first_round_done)
+    d->first_started = d->round_total;
   if (d->round_running)
     uv_timer_start(&d->progress, on_progress, 1000, 1000);
   else
@@ -469,7 +477,7 @@ static void settle(cn__dev_cmd *d) {
     printf(" %s\u2713%s Compiled %s in %s (%zu unchanged)\n",
            cn__cli_c(d->c->color_out, CN__C_GREEN),
            cn__cli_c(d->c->color_out, CN__C_RESET), what, ms,
-           d->first_units - d->first_compiled);
+           d->first_units - d->first_started);
     fflush(stdout);
   }
   show_errors(d);
@@ -544,11 +552,11 @@ void cn__dev_cmd_child_ready(cn__dev_cmd *d, cn__dev_child *ch,
   if (old) {
     cn__dev_child_stop(old, 0);
     cn__cli_ms(cn__dev_cmd_now(d) - ch->started_ms, ms);
-    ok_line(d, "Restarted the server in %s%s", ms, "");
+    ok_line(d, "Restarted the server in %s", ms);
   } else {
     printf("%s\n", line);
     cn__cli_ms(cn__dev_cmd_now(d) - d->t0, ms);
-    ok_line(d, "Ready in %s%s", ms, "");
+    ok_line(d, "Ready in %s", ms);
   }
   if (d->restart_pending) {
     d->restart_pending = 0;

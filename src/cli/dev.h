@@ -109,7 +109,7 @@ struct cn__dev_cmd {
   int dirty;              /* files changed since the round began */
   int reload_wanted;      /* a template, public/ or data/ file changed */
   int first_round_done;
-  size_t first_units, first_compiled; /* for the first round's summary */
+  size_t first_units, first_started, first_compiled; /* the first round */
   uint64_t t0;            /* command start, for "Ready in" */
   unsigned builds;        /* server processes started */
   /* processes */
