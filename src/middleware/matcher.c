@@ -6,6 +6,7 @@
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
+#include <pthread.h>
 #include <stdio.h>
 
 #include "middleware.h"
@@ -199,17 +200,30 @@ void cn__matcher_free(cn__matcher *m) {
   cn__free(m);
 }
 
-/* One match-data block per thread: the patterns are shared, this is not. */
-static _Thread_local pcre2_match_data *tl_md;
+/* One match-data block per thread: the patterns are shared, this is not.
+ * A thread-specific key (not _Thread_local) so that the block is freed
+ * when a loop thread ends. */
+static pthread_key_t md_key;
+static pthread_once_t md_once = PTHREAD_ONCE_INIT;
+
+static void md_free(void *md) { pcre2_match_data_free(md); }
+static void md_key_init(void) { pthread_key_create(&md_key, md_free); }
 
 int cn__matcher_match(const cn__matcher *m, cn_str path) {
   if (!m->n)
     return 1;
-  if (!tl_md && !(tl_md = pcre2_match_data_create(32, NULL)))
-    return 1; /* out of memory: running middleware is the safe side */
+  pthread_once(&md_once, md_key_init);
+  pcre2_match_data *md = pthread_getspecific(md_key);
+  if (!md) {
+    md = pcre2_match_data_create(32, NULL);
+    if (!md || pthread_setspecific(md_key, md)) {
+      pcre2_match_data_free(md);
+      return 1; /* out of memory: running middleware is the safe side */
+    }
+  }
   for (size_t i = 0; i < m->n; i++) {
     int rc = pcre2_match(m->code[i], (PCRE2_SPTR)path.ptr, path.len, 0, 0,
-                         tl_md, NULL);
+                         md, NULL);
     if (rc >= 0)
       return 1;
   }
