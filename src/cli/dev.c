@@ -544,7 +544,7 @@ void cn__dev_cmd_load_failed(cn__dev_cmd *d, cn__dev_child *ch,
 void cn__dev_cmd_child_ready(cn__dev_cmd *d, cn__dev_child *ch,
                              const char *line) {
   char ms[16];
-  if (ch != d->next)
+  if (ch != d->next || d->stopping)
     return;
   cn__dev_child *old = d->cur;
   d->cur = ch;

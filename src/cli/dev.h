@@ -65,6 +65,7 @@ struct cn__dev_child {
   cn__buf ctlbuf, outbuf; /* partial lines */
   int handles;    /* open handles; freed when it reaches 0 */
   int exited, ready, stopping;
+  int notified;   /* the command was told it exited */
   int64_t status;
   int term_signal;
   uint64_t started_ms;

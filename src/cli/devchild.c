@@ -71,11 +71,16 @@ int cn__dev_served_find(const cn__dev_served *s, const char *pattern) {
 
 /* ----------------------------------------------------------- closing */
 
+static void out_line(cn__dev_child *ch, char *line);
+static void each_line(cn__buf *b, cn__dev_child *ch,
+                      void (*fn)(cn__dev_child *, char *));
+
 static void on_handle_closed(uv_handle_t *h) {
   cn__dev_child *ch = h->data;
   if (--ch->handles)
     return;
-  cn__dev_cmd_child_exited(ch->d, ch);
+  if (!ch->notified) /* never started: the command still hears of it */
+    cn__dev_cmd_child_exited(ch->d, ch);
   cn__buf_free(&ch->ctlbuf);
   cn__buf_free(&ch->outbuf);
   cn__dev_served_free(&ch->served);
@@ -87,15 +92,28 @@ static void close_handle(uv_handle_t *h) {
     uv_close(h, on_handle_closed);
 }
 
+/* The process is gone. What it wrote is in its stdout pipe already: read
+ * it all now, then close everything, rather than wait for an end of file
+ * that a grandchild holding the pipe could delay for ever. */
 static void on_exit_cb(uv_process_t *p, int64_t status, int sig) {
   cn__dev_child *ch = p->data;
   ch->exited = 1;
   ch->status = status;
   ch->term_signal = sig;
+  uv_os_fd_t fd;
+  if (!uv_is_closing((uv_handle_t *)&ch->out) &&
+      uv_fileno((uv_handle_t *)&ch->out, &fd) == 0) {
+    char buf[16384];
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof buf)) > 0)
+      cn__buf_append(&ch->outbuf, buf, (size_t)n);
+    each_line(&ch->outbuf, ch, out_line);
+  }
   close_handle((uv_handle_t *)p);
-  /* The control socket's end may not come by itself if a grandchild kept
-   * it; the process is gone either way. */
   close_handle((uv_handle_t *)&ch->ctl);
+  close_handle((uv_handle_t *)&ch->out);
+  ch->notified = 1;
+  cn__dev_cmd_child_exited(ch->d, ch);
 }
 
 void cn__dev_child_stop(cn__dev_child *ch, int kill_now) {
@@ -185,7 +203,8 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
 static void send_state(cn__dev_cmd *d, cn__dev_child *ch) {
   char line[CN__CLI_PATH * 2 + 512];
   cn__dev_served *sv = &ch->served;
-  snprintf(line, sizeof line, "listen %d\t%s\nbuild %x%x\n", d->port,
+  /* The build id: this session (its pid) and this process's number. */
+  snprintf(line, sizeof line, "listen %d\t%s\nbuild %xg%u\n", d->port,
            d->host, (unsigned)getpid(), d->builds);
   cn__dev_child_send(ch, line);
   sv->patterns = cn__calloc(d->nunits + 1, sizeof(char *));
@@ -203,8 +222,16 @@ static void send_state(cn__dev_cmd *d, cn__dev_child *ch) {
     snprintf(line, sizeof line, "route %s\t%s\t%s\n", u->pattern, u->rel,
              u->so);
     cn__dev_child_send(ch, line);
-    sv->patterns[sv->n] = cn__strdup(u->pattern);
-    sv->sos[sv->n] = cn__strdup(u->so);
+    /* Out of memory, the route goes unrecorded: the next round sees a
+     * process that lacks it and starts another. */
+    char *p = cn__strdup(u->pattern), *o = cn__strdup(u->so);
+    if (!p || !o) {
+      cn__free(p);
+      cn__free(o);
+      continue;
+    }
+    sv->patterns[sv->n] = p;
+    sv->sos[sv->n] = o;
     sv->n++;
   }
   if (sv->mw[0]) {

@@ -53,7 +53,15 @@ typedef struct serve {
 
 static void reply(serve *s, const char *what, const char *pattern,
                   const char *so, const char *message) {
-  char line[2048];
+  char line[2048], clean[1024];
+  if (message) {
+    /* One line, three fields: no line breaks or tabs inside. */
+    snprintf(clean, sizeof clean, "%s", message);
+    for (char *p = clean; *p; p++)
+      if (*p == '\n' || *p == '\t' || *p == '\r')
+        *p = ' ';
+    message = clean;
+  }
   int n = snprintf(line, sizeof line, "%s %s\t%s%s%s\n", what, pattern, so,
                    message ? "\t" : "", message ? message : "");
   if (n < 0)
@@ -133,7 +141,8 @@ static void replace_route(serve *s, char *args) {
     reply(s, "fail", f[0], f[1], err);
 }
 
-/* One command; returns 1 for serve/stop/end of file, 0 to go on. */
+/* One command; returns 1 for serve, 2 for stop or a broken block, 0 to go
+ * on. */
 static int command(serve *s, char *line, const cn_middleware_def **mw,
                    int serving) {
   line[strcspn(line, "\n")] = '\0';
@@ -152,7 +161,7 @@ static int command(serve *s, char *line, const cn_middleware_def **mw,
   } else if (!strncmp(line, "error ", 6)) {
     char *text = read_block(s, arg);
     if (!text)
-      return 1;
+      return 2;
     cn__dev_set_error(s->dev, text);
     cn__free(text);
   } else if (!strcmp(line, "clear")) {
@@ -165,8 +174,10 @@ static int command(serve *s, char *line, const cn_middleware_def **mw,
       s->cfg.port = atoi(f[0]);
       s->cfg.hostname = cn__strdup(f[1]);
     }
-  } else if (!strcmp(line, "serve") || !strcmp(line, "stop")) {
+  } else if (!strcmp(line, "serve")) {
     return 1;
+  } else if (!strcmp(line, "stop")) {
+    return 2;
   }
   return 0;
 }
@@ -215,9 +226,14 @@ int cn__cli_cmd_dev_serve(const cn__cli *c, int argc, char **argv) {
         return 1;
       continue;
     }
-    if (command(&s, line, &mw, 0))
+    int rc = command(&s, line, &mw, 0);
+    if (rc == 2)
+      _exit(0); /* stopped before it served */
+    if (rc)
       break;
   }
+  if (feof(s.in))
+    _exit(0); /* the command went away before `serve` */
   if (stat("public", &st) == 0 && S_ISDIR(st.st_mode) &&
       cn_app_public_dir(s.app, "public"))
     return 1;

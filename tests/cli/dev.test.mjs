@@ -246,8 +246,11 @@ describe('cairn dev', () => {
       await eventually(async () => JSON.parse((await request(`${url}/api/env?k=GREETING`)).body).GREETING === 'from .env.local', 10000, '.env.local');
       writeFileSync(join(dir, 'cairn.json'), '{"limitz": {}}\n');
       await eventually(() => /cairn\.json: unknown key "limitz"/.test(srv.stderr), 10000, 'the config error');
-      const page = await request(`${url}/api/hello`, { headers: HTML });
-      assert.equal(page.status, 500);
+      // The terminal first, then the server process hears of it.
+      const page = await eventually(async () => {
+        const r = await request(`${url}/api/hello`, { headers: HTML });
+        return r.status === 500 && r;
+      }, 5000, 'the error page');
       assert.match(page.body, /cairn\.json: unknown key &quot;limitz&quot;/);
       assert.equal((await request(`${url}/api/hello`)).status, 200);
       writeFileSync(join(dir, 'cairn.json'), '{"limits": {"body": "10b"}}\n');
@@ -265,8 +268,10 @@ describe('cairn dev', () => {
       writeFiles(dir, { 'app/api/broken/route.c': textRoute('x', 'int nowhere(void);\nint (*keep)(void) = nowhere;') });
       await eventually(() => /app\/api\/broken\/route\.c: cannot load it: .*undefined symbol: nowhere/.test(srv.stderr), 10000, 'the load error');
       assert.equal((await request(`${url}/api/hello`)).status, 200);
-      const page = await request(`${url}/`, { headers: HTML });
-      assert.equal(page.status, 500);
+      const page = await eventually(async () => {
+        const r = await request(`${url}/`, { headers: HTML });
+        return r.status === 500 && r;
+      }, 5000, 'the error page');
       assert.match(page.body, /undefined symbol: nowhere/);
       writeFiles(dir, { 'app/api/broken/route.c': textRoute('mended') });
       await eventually(async () => (await request(`${url}/api/broken`)).body === 'mended', 10000, 'the mended route');
