@@ -360,6 +360,11 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
     c->in.len += (size_t)n;
     conn_feed(c, c->in.ptr, c->in.len);
   }
+  /* Answers written at once complete no write request, so the idle timer
+   * starts here. */
+  if (!c->closing && c->state == CN__CONN_IDLE && !c->in.len && !c->writes &&
+      !c->sending_file)
+    arm(c, uv_now(&c->loop->uv) + limits_of(c)->keepalive_timeout_ms);
 }
 
 /* Parsing may go on: after a handler returned or the write queue drained. */
