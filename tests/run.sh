@@ -77,7 +77,7 @@ e2e() {
   suite=${2:-e2e}
   tag=$suite-$(printf '%s' "$dir" | tr '/' '_')
   echo "== $suite tests against $dir/"
-  (cd tests && CAIRN_BUILD="$dir" node --test --test-concurrency=1 \
+  (cd tests && CAIRN_BUILD="$dir" node --test --test-concurrency=1 --test-timeout=300000 \
     --test-reporter=spec "$suite/") >"$log/e2e-$tag.txt" 2>&1
   rc=$?
   # the spec reporter: one line per test, then the failures again in full
