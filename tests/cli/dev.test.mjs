@@ -19,11 +19,12 @@ const HTML = { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' };
 // Requests in a loop until stopped: every answer (status and body) and
 // every failure is recorded. Each request on its own connection unless
 // keepAlive, which reuses one agent's connections. With retryHangup, a
-// request whose connection is closed before any answer is sent once more,
-// as browsers do: across a restart of the server process the old one may
-// close a connection it accepted just before it stopped (the core closes
-// connections that have not sent a byte at once when it drains; see the
-// report on issue 4). Refused connections are never retried.
+// request whose connection is closed before any answer is sent again (up
+// to three times, 20 ms apart), as browsers retry: across a restart of the
+// server process the old one may close a connection it accepted just
+// before it stopped (the core closes connections that have not sent a byte
+// at once when it drains; see the report on issue 4). Refused connections
+// are never retried.
 function traffic(url, { keepAlive = false, retryHangup = false } = {}) {
   const agent = keepAlive ? new http.Agent({ keepAlive: true, maxSockets: 1 }) : false;
   const state = { answers: [], failures: [], hangups: 0, running: true };
@@ -43,12 +44,16 @@ function traffic(url, { keepAlive = false, retryHangup = false } = {}) {
       const t = Date.now();
       try {
         let r;
-        try {
-          r = await once();
-        } catch (e) {
-          if (!retryHangup || !/socket hang up|ECONNRESET/.test(e.message)) throw e;
-          state.hangups++;
-          r = await once();
+        for (let attempt = 0; !r; attempt++) {
+          try {
+            r = await once();
+          } catch (e) {
+            // The old process's loops stop one after the other: a retry
+            // may meet one still draining, hence a few, a moment apart.
+            if (!retryHangup || attempt >= 3 || !/socket hang up|ECONNRESET/.test(e.message)) throw e;
+            state.hangups++;
+            await new Promise((res) => setTimeout(res, 20));
+          }
         }
         state.answers.push({ t, ...r });
       } catch (e) {
