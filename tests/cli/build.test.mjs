@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 
 import {
-  fixture, killAll, knownLeakOnly, removeTemps, request, run, serve, textRoute, unexpectedReports, writeFiles,
+  fixture, killAll, removeTemps, request, run, serve, textRoute, unexpectedReports, writeFiles,
 } from './lib/cli.mjs';
 
 after(() => { killAll(); removeTemps(); });
@@ -203,7 +203,7 @@ describe('cairn start', () => {
     } finally {
       const exit = await srv.stop();
       assert.deepEqual(unexpectedReports(srv.stderr), []);
-      if (!knownLeakOnly(srv.stderr)) assert.equal(exit.code, 0, srv.describe());
+      assert.equal(exit.code, 0, srv.describe());
     }
   });
 

@@ -3,7 +3,7 @@
 // answering, live reload over SSE, new and removed routes, middleware,
 // cairn.json, .env and public/ changes, a crashing handler, Ctrl-C.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -215,6 +215,51 @@ describe('cairn dev', () => {
       sse.close();
       await srv.stop();
     }
+  });
+
+  test('HTML answers carry the live-reload script in development, not in production', async () => {
+    const page = '#include <cairn.h>\nstatic int get(cn_req *q, cn_res *s) {\n  (void)q;\n' +
+      '  cn_res_header(s, "Content-Type", "text/html; charset=utf-8");\n' +
+      '  return cn_res_text(s, 200, "<html><body><p>hi</p></body></html>");\n}\nCN_ROUTE(.GET = get);\n';
+    const { dir, srv, url } = await devApp('cli-basic', { 'app/api/page/route.c': page });
+    try {
+      const r = await request(`${url}/api/page`);
+      assert.match(r.body, /^<html><body><p>hi<\/p><script data-cairn-dev>.*new EventSource\("\/_cairn\/events"\).*<\/script><\/body><\/html>$/);
+      assert.equal(Number(r.headers['content-length']), Buffer.byteLength(r.body));
+      // The server's own HTML pages too (a 404 in a browser), not JSON,
+      // not public/ files.
+      assert.match((await request(`${url}/nothing`, { headers: HTML })).body, /data-cairn-dev/);
+      assert.ok(!(await request(`${url}/api/hello`)).body.includes('script'));
+      assert.ok(!(await request(`${url}/hello.txt`)).body.includes('script'));
+    } finally { await srv.stop(); }
+    assert.equal((await run(['build', dir])).code, 0);
+    const prod = await serve('start', dir);
+    try {
+      assert.equal((await request(`${prod.url}/api/page`)).body, '<html><body><p>hi</p></body></html>');
+      assert.equal((await request(`${prod.url}/_cairn/events`)).status, 404);
+    } finally { await prod.stop(); }
+  });
+
+  test('every server process of a session accepts on the socket the command opened', async () => {
+    const { dir, srv } = await devApp('cli-basic');
+    const sockets = (pid) => readdirSync(`/proc/${pid}/fd`).map((f) => {
+      try { return readlinkSync(`/proc/${pid}/fd/${f}`); } catch { return ''; }
+    }).filter((l) => l.startsWith('socket:'));
+    const children = () => readFileSync(`/proc/${srv.p.pid}/task/${srv.p.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+    try {
+      const mine = new Set(sockets(srv.p.pid));
+      const first = children();
+      assert.equal(first.length, 1);
+      assert.ok(sockets(first[0]).some((s) => mine.has(s)), 'the first process shares the socket');
+      // A restart: the new process takes the same socket.
+      writeFiles(dir, { 'app/api/more/route.c': textRoute('more') });
+      await eventually(async () => (await request(`${srv.url}/api/more`)).body === 'more', 10000, 'the restart');
+      const next = await eventually(() => {
+        const c = children().filter((p) => !first.includes(p));
+        return c.length === 1 && c;
+      }, 10000, 'the new process alone');
+      assert.ok(sockets(next[0]).some((s) => mine.has(s)), 'the new process shares it too');
+    } finally { await srv.stop(); }
   });
 
   test('a new route file is served and a removed one is gone, while requests keep flowing', async () => {

@@ -204,29 +204,11 @@ export function request(url, opts = {}) {
 
 // ------------------------------------------------------------ sanitizers
 
-// LeakSanitizer reports that are the core's, not this suite's subject:
-// the middleware matcher's per-thread PCRE2 match data is never freed when
-// a loop thread ends (src/middleware/matcher.c, reported to the core team).
-// Only whole leak reports made entirely of such blocks are set aside.
-const KNOWN_LEAK = /cn__matcher_match|cn__middleware_matches/;
-
-function leakBlocks(stderr) {
-  return stderr.split(/\n(?=(?:Direct|Indirect) leak of)/).slice(1)
-    .map((b) => b.split(/\n\n/)[0]);
-}
-
-export function knownLeakOnly(stderr) {
-  if (!/ERROR: LeakSanitizer/.test(stderr)) return false;
-  const blocks = leakBlocks(stderr);
-  return blocks.length > 0 && blocks.every((b) => KNOWN_LEAK.test(b) || /libpcre2/.test(b));
-}
-
-// Sanitizer lines other than a known leak: runtime errors, ASan errors, and
-// leak reports with a block that is not the known one.
+// Sanitizer reports in a process's stderr (the ASan+UBSan build): runtime
+// errors, ASan errors and leak reports. Any is a failure.
 export function unexpectedReports(stderr) {
-  const lines = stderr.split('\n').filter((l) => /runtime error:|ERROR: AddressSanitizer/.test(l));
-  if (/ERROR: LeakSanitizer/.test(stderr) && !knownLeakOnly(stderr)) lines.push('LeakSanitizer report');
-  return lines;
+  return stderr.split('\n').filter((l) =>
+    /runtime error:|ERROR: AddressSanitizer|ERROR: LeakSanitizer/.test(l));
 }
 
 // Poll until fn() returns a truthy value (or throw after timeoutMs).
