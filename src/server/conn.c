@@ -491,11 +491,20 @@ void cn__conn_linger(cn__conn *c, uint64_t ms) {
   arm(c, uv_now(&c->loop->uv) + ms);
 }
 
+/* How long a connection accepted just before a drain may take to send its
+ * first request: closing it at once would drop a request already on its
+ * way (cairn dev hands the socket to a new process this way). */
+#define FIRST_REQUEST_GRACE_MS 1000
+
 void cn__conn_shutdown(cn__conn *c) {
   if (c->closing)
     return;
   if (c->state == CN__CONN_IDLE && !c->in.len && !c->writes &&
       !c->sending_file) {
+    if (c->requests == 0) {
+      arm(c, uv_now(&c->loop->uv) + FIRST_REQUEST_GRACE_MS);
+      return;
+    }
     cn__conn_close(c);
     return;
   }
