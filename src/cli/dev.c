@@ -132,14 +132,8 @@ static cn__dev_unit *unit_get(cn__dev_cmd *d, const cn__cli_entry *e) {
     }
     return u;
   }
-  if (d->nunits == d->capunits) {
-    size_t cap = d->capunits ? d->capunits * 2 : 16;
-    cn__dev_unit **v = cn__realloc(d->units, cap * sizeof(*v));
-    if (!v)
-      return NULL;
-    d->units = v;
-    d->capunits = cap;
-  }
+  if (cn__array_grow(&d->units, &d->capunits, d->nunits, sizeof(*d->units)))
+    return NULL;
   u = cn__calloc(1, sizeof(*u));
   if (!u || !(u->rel = cn__strdup(e->rel)) ||
       (e->pattern && !(u->pattern = cn__strdup(e->pattern)))) {

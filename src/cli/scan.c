@@ -11,14 +11,8 @@
 #include "cli/cli.h"
 
 static int push_dir(cn__cli_scan *s, const char *rel) {
-  if (s->ndirs == s->capdirs) {
-    size_t cap = s->capdirs ? s->capdirs * 2 : 16;
-    char **v = cn__realloc(s->dirs, cap * sizeof(*v));
-    if (!v)
-      return CN_ENOMEM;
-    s->dirs = v;
-    s->capdirs = cap;
-  }
+  if (cn__array_grow(&s->dirs, &s->capdirs, s->ndirs, sizeof(*s->dirs)))
+    return CN_ENOMEM;
   if (!(s->dirs[s->ndirs] = cn__strdup(rel)))
     return CN_ENOMEM;
   s->ndirs++;

@@ -61,3 +61,18 @@ void cn__buf_free(cn__buf *buf) {
   buf->ptr = NULL;
   buf->len = buf->cap = 0;
 }
+
+int cn__array_grow(void *arrayp, size_t *cap, size_t n, size_t elem) {
+  if (n < *cap)
+    return 0;
+  size_t want = *cap ? *cap * 2 : 16;
+  if (want > SIZE_MAX / elem)
+    return CN_ENOMEM;
+  void **slot = arrayp;
+  void *grown = cn__realloc(*slot, want * elem);
+  if (!grown)
+    return CN_ENOMEM;
+  *slot = grown;
+  *cap = want;
+  return 0;
+}

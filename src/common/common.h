@@ -49,6 +49,11 @@ int cn__buf_appendf(cn__buf *buf, const char *fmt, ...)
 void cn__buf_consume(cn__buf *buf, size_t n);
 void cn__buf_free(cn__buf *buf);
 
+/* Make room for one more element in a heap array: when n == *cap, the array
+ * *arrayp points to is reallocated to twice the capacity (16 at first).
+ * 0 or CN_ENOMEM (the array is then unchanged). */
+int cn__array_grow(void *arrayp, size_t *cap, size_t n, size_t elem);
+
 /* --- arena ------------------------------------------------------------- */
 
 /* Bump allocation for things that die together (a request). The first block

@@ -71,14 +71,9 @@ int cn__router_add(cn__router *r, const char *pattern, const char *source_file,
     return rc;
   }
   rc = CN_ENOMEM;
-  if (r->nroutes == r->caproutes) {
-    size_t cap = r->caproutes ? r->caproutes * 2 : 16;
-    cn__route **grown = cn__realloc(r->routes, cap * sizeof(*grown));
-    if (!grown)
-      goto cleanup;
-    r->routes = grown;
-    r->caproutes = cap;
-  }
+  if (cn__array_grow(&r->routes, &r->caproutes, r->nroutes,
+                     sizeof(*r->routes)))
+    goto cleanup;
   if (!(rt = cn__calloc(1, sizeof(*rt))) ||
       !(rt->pattern = cn__strdup(pattern)) ||
       !(rt->names = cn__strdup(pattern)) ||
