@@ -4,7 +4,8 @@
 #
 #   single: app/api/hello/route.c (App Router route handler, nonblocking) and
 #           pages/api/hello2.c (Pages API), both answering {"message":"Hello"}.
-#   wide:   the same two routes, about 500 others of mixed shapes (static,
+#   wide:   the same two routes, pages/api/hello3.c (hello2 marked
+#           nonblocking, a diagnostic line), about 500 others of mixed shapes (static,
 #           [param], [...catch-all] and [[...optional]] segments under
 #           several prefixes, in app/ and pages/api/, so the tree has depth,
 #           static/dynamic siblings and catch-alls next to the bench routes)
@@ -104,7 +105,21 @@ mkdir -p "$S" "$W"
 hello_routes "$S"
 echo "single 2"
 hello_routes "$W"
-N=2
+# Not a target: the same Pages API route marked nonblocking, so the report
+# can tell the handler-thread hop from the routing cost.
+cat >"$W/pages/api/hello3.c" <<'EOF'
+/* /api/hello3: /api/hello2 marked nonblocking (runs on the I/O thread). */
+#include <cairn.h>
+
+static int hello3(cn_req *req, cn_res *res) {
+  (void)req;
+  cn_res_header(res, "Content-Type", "application/json");
+  return cn_res_send(res, "{\"message\":\"Hello\"}", 19);
+}
+
+CN_ROUTE(.handler = hello3, .config = {.nonblocking = 1});
+EOF
+N=3
 
 # /api/v1..v4/<resource>: list, search, [id], [id]/<sub>, export/[...path].
 for v in v1 v2 v3 v4; do
@@ -137,7 +152,6 @@ for r in accounts payments shipments refunds notes events widgets reports; do
 done
 pages_route "legacy/[...rest]"
 pages_route "cron/[job]"
-pages_route "graphql"
 # Non-API routes: content sections with slugs and catch-alls.
 for sec in blog news guides changelog careers; do
   app_route "$sec" static
