@@ -557,6 +557,7 @@ report() {
     echo "**Missed:** $(printf '%s; ' "${MAIN_MISSES[@]}" | sed 's/; $//'). See the profile below."
   fi
   [ "$IO1_MISSES" -gt 0 ] && echo "The io_threads=1 extra rows miss $IO1_MISSES figure(s); they are reported, not targets of the default build."
+  echo
   if [ ${#I3_MISSES[@]} -eq 0 ]; then
     if [ -n "$NEXT_DIR" ]; then echo "**Every issue-3 target is met.**"
     else echo "**Every issue-3 target measured here is met** (the Next.js ratios were not measured: $NEXT_NOTE)."; fi
