@@ -1,29 +1,5 @@
 /* app/res/big-unlimited/route.c: /res/big with .response_limit = "off"
  * (Next.js's responseLimit: false): never a warning, whatever the size. */
-#include "../../../lib/t.h"
+#include "../../../lib/big.h"
 
-static int handle(cn_req *req, cn_res *res) {
-  long long n = t_qnum(req, "bytes", 5 << 20);
-  cn_res_header(res, "Content-Type", "application/octet-stream");
-  if (t_qnum(req, "stream", 0)) {
-    char *chunk = cn_req_alloc(req, 65536);
-    if (!chunk)
-      return CN_ENOMEM;
-    memset(chunk, 'x', 65536);
-    for (long long left = n; left > 0;) {
-      size_t k = left < 65536 ? (size_t)left : 65536;
-      int rc = cn_res_write(res, chunk, k);
-      if (rc)
-        return rc;
-      left -= (long long)k;
-    }
-    return cn_res_end(res);
-  }
-  char *body = cn_req_alloc(req, n ? (size_t)n : 1);
-  if (!body)
-    return CN_ENOMEM;
-  memset(body, 'x', (size_t)n);
-  return cn_res_send(res, body, (size_t)n);
-}
-
-CN_ROUTE(.GET = handle, .config = {.response_limit = "off"});
+CN_ROUTE(.GET = big_handle, .config = {.response_limit = "off"});
