@@ -330,6 +330,96 @@ typedef struct cn_middleware_def {
 #define CN_MIDDLEWARE(...)                                                     \
   CN_EXTERN const cn_middleware_def cn_middleware = {__VA_ARGS__}
 
+/* ----------------------------------------------------------------- pages */
+
+/* app/.../page.html is a page: a Mustache template rendered with the props
+ * its page.c loader returns, inside every layout.html above it (root to
+ * leaf; {{{children}}} marks where the child goes). Each template's context
+ * is its own loader's props object, with "params" (the route's params; a
+ * catch-all is an array) added unless the props already have that key.
+ *
+ * A loader runs on a handler thread (it may block) and answers one of:
+ *   0                       OUT: *props, a new reference (a JSON object;
+ *                           NULL means {}), which the page layer releases;
+ *   return cn_not_found(req)  the nearest not-found.html, status 404;
+ *   return cn_redirect(req, status, "/where")  307 (status 0), 308, ...;
+ *   a negative CN_E* code   the nearest error.html, status 500; use
+ *                           cn_fail(req, "fmt", ...) to say why (the message
+ *                           is logged, and shown on the page in development
+ *                           with the file and line it came from).
+ *
+ * Static or dynamic, as Next.js decides: a page is rendered once at build
+ * (static) unless it says .dynamic = 1, or one of its loaders reads
+ * request-time data (cn_req_header, cn_req_header_at, cn_req_cookie,
+ * cn_req_query, cn_req_query_get/all, cn_req_ip, cn_req_body...): then it
+ * renders per request. Params are not request-time data: a dynamic-segment
+ * page that lists its params (.static_params) is prerendered for each; other
+ * params render on demand and are then kept, or answer 404 when
+ * .dynamic_params_off is set. Without .static_params it renders per
+ * request. */
+typedef int cn_loader(cn_req *req, json_t **props);
+
+/* Metadata merged root to leaf into <head> (every value HTML-escaped). A
+ * layout's title_template ("%s | My Site") applies to the titles of the
+ * segments below it; its title is their default. title_absolute ignores
+ * the templates. A deeper segment's value replaces a shallower one's; the
+ * og_* fields are replaced together, as Next.js replaces openGraph. */
+typedef struct cn_metadata {
+  const char *title, *title_template, *title_absolute;
+  const char *description, *keywords, *robots, *canonical;
+  const char *og_title, *og_description, *og_image, *og_url, *og_type,
+      *og_site_name;
+} cn_metadata;
+
+/* Metadata computed from the loader's props: OUT: *meta, a new reference
+ * to an object whose keys are cn_metadata's field names ("title",
+ * "description", "og_image", ...; strings). It overrides the static
+ * fields of the same file. Non-zero fails the page as a loader does. */
+typedef int cn_metadata_fn(cn_req *req, const json_t *props, json_t **meta);
+
+/* generateStaticParams: OUT: *params, a new reference to an array of
+ * objects, one per page to prerender ({"slug": "hello"}; a catch-all's
+ * value is an array of segments). Runs at build. */
+typedef int cn_static_params_fn(json_t **params);
+
+typedef struct cn_page_def {
+  cn_loader *loader;
+  cn_metadata metadata;
+  cn_metadata_fn *generate_metadata;
+  int dynamic;                        /* render per request, always */
+  cn_static_params_fn *static_params; /* pages with dynamic segments */
+  int dynamic_params_off;             /* unlisted params -> 404 */
+  int nonblocking; /* the loaders never block: render on the I/O thread */
+} cn_page_def;
+
+/* page.c declares its page with CN_PAGE, layout.c its layout with
+ * CN_LAYOUT (only .loader, .metadata and .generate_metadata apply):
+ *
+ *     static int load(cn_req *req, json_t **props) {
+ *       *props = json_pack("{s:s}", "slug", cn_req_param(req, "slug").ptr);
+ *       return *props ? 0 : CN_ENOMEM;
+ *     }
+ *     CN_PAGE(.loader = load, .metadata = {.title = "Blog"});
+ */
+#define CN_PAGE(...)                                                           \
+  CN_EXTERN const cn_page_def CN_ROUTE_SYMBOL = {__VA_ARGS__}
+#define CN_LAYOUT(...) CN_PAGE(__VA_ARGS__)
+
+/* What a loader returns besides 0 and errors. */
+enum { CN_PAGE_NOT_FOUND = 1, CN_PAGE_REDIRECT = 2 };
+
+/* Loader answers; see cn_loader. cn_redirect: status 0 is 307;
+ * CN_EINVAL for a non-3xx status or a location with CR, LF or NUL. */
+CN_EXTERN int cn_not_found(cn_req *req);
+CN_EXTERN int cn_redirect(cn_req *req, int status, const char *location);
+
+/* Record why a loader (or handler) failed, with the place it was called
+ * from, and return CN_EIO: `return cn_fail(req, "no post %s", id);` */
+#define cn_fail(req, ...) cn_fail_at((req), __FILE__, __LINE__, __VA_ARGS__)
+CN_EXTERN int cn_fail_at(cn_req *req, const char *file, int line,
+                         const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 typedef struct cn_app cn_app;
 
 /* A new, empty application; NULL when out of memory. Free with cn_app_free
@@ -391,11 +481,23 @@ typedef struct cn_manifest_route {
   const cn_route_def *def;
 } cn_manifest_route;
 
+/* A file of the app's pages: a template (page.html, layout.html,
+ * error.html, not-found.html, loading.html under app/; components/*.html)
+ * with its text, or a page.c / layout.c with its definition. */
+typedef struct cn_manifest_file {
+  const char *path; /* "app/blog/[slug]/page.html", relative to the app */
+  const char *text; /* templates: the source; NULL for page.c, layout.c */
+  size_t len;
+  const cn_page_def *def; /* page.c, layout.c */
+} cn_manifest_file;
+
 typedef struct cn_manifest {
   const cn_manifest_route *routes;
   size_t nroutes;
   const cn_middleware_def *middleware; /* NULL when the app has none */
   const char *build_id;                /* differs between builds */
+  const cn_manifest_file *files;       /* pages, layouts, components */
+  size_t nfiles;
 } cn_manifest;
 
 /* The whole life of a built app's server: options from argv
