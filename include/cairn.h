@@ -482,7 +482,7 @@ typedef struct cn_manifest_route {
 } cn_manifest_route;
 
 /* A file of the app's pages: a template (page.html, layout.html,
- * error.html, not-found.html, loading.html under app/; components/*.html)
+ * error.html, not-found.html, loading.html under app/; and the .html files under components/)
  * with its text, or a page.c / layout.c with its definition. */
 typedef struct cn_manifest_file {
   const char *path; /* "app/blog/[slug]/page.html", relative to the app */

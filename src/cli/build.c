@@ -38,6 +38,7 @@ typedef struct build {
   const cn__cli *c;
   cn__cli_tools tools;
   cn__cli_scan scan;
+  cn__cli_pagefiles pages;
   uv_loop_t loop;
   cn__cli_jobs jobs;
   uv_timer_t progress;
@@ -167,10 +168,16 @@ static void report_warnings(unit *units, size_t n) {
       fwrite(units[i].job.output.ptr, 1, units[i].job.output.len, stderr);
 }
 
+/* The files a build compiles: routes the tree kept, the middleware, and
+ * every page.c and layout.c. */
+static int wanted(const cn__cli_entry *e) {
+  return e->unit && (e->in_tree || e->middleware || e->pagedef);
+}
+
 static int compile_units(build *b) {
   size_t n = 0;
   for (size_t i = 0; i < b->scan.n; i++)
-    n += b->scan.v[i].unit && (b->scan.v[i].in_tree || b->scan.v[i].middleware);
+    n += wanted(&b->scan.v[i]);
   b->units = cn__calloc(n ? n : 1, sizeof(unit));
   if (!b->units)
     return CN_ENOMEM;
@@ -178,7 +185,7 @@ static int compile_units(build *b) {
   size_t k = 0;
   for (size_t i = 0; i < b->scan.n; i++) {
     cn__cli_entry *e = &b->scan.v[i];
-    if (!e->unit || !(e->in_tree || e->middleware))
+    if (!wanted(e))
       continue;
     unit *u = &b->units[k++];
     int fresh = prepare_unit(b, u, e);
@@ -220,7 +227,7 @@ typedef struct gen_ctx {
 
 static void gen_route(cn__cli_entry *e, void *ud) {
   gen_ctx *g = ud;
-  if (!e->unit)
+  if (!e->unit || e->pagedef)
     return;
   g->n++;
   if (g->decl) {
@@ -282,6 +289,12 @@ static int generate_main(build *b) {
   cn__cli_scan_foreach(&b->scan, gen_route, &g);
   if (mw)
     cn__buf_appendf(&o, "extern const cn_middleware_def cn_middleware;\n");
+  cn__cli_pages_gen(&b->pages, &o, 1);
+  cn__buf_appendf(&o, "\nstatic const cn_manifest_file files[] = {\n");
+  cn__cli_pages_gen(&b->pages, &o, 0);
+  if (!b->pages.n)
+    cn__buf_appendf(&o, "    {0, 0, 0, 0},\n");
+  cn__buf_appendf(&o, "};\n");
   cn__buf_appendf(&o, "\nstatic const cn_manifest_route routes[] = {\n");
   g.decl = 0;
   g.n = 0;
@@ -290,11 +303,12 @@ static int generate_main(build *b) {
     cn__buf_appendf(&o, "    {0, 0, 0},\n");
   cn__buf_appendf(&o,
                   "};\n\nstatic const cn_manifest manifest = {\n"
-                  "    routes, %zu, %s, \"%016llx\"};\n\n"
+                  "    routes, %zu, %s, \"%016llx\", files, %zu};\n\n"
                   "int main(int argc, char **argv) {\n"
                   "  return cn_main(&manifest, argc, argv);\n}\n",
                   g.n, mw ? "&cn_middleware" : "0",
-                  (unsigned long long)build_id(b));
+                  (unsigned long long)(build_id(b) ^ b->pages.hash),
+                  b->pages.n);
   int rc = o.ptr ? write_if_changed(".cairn/main.c", &o) : CN_ENOMEM;
   cn__buf_free(&o);
   return rc;
@@ -373,6 +387,46 @@ cleanup:
   return rc;
 }
 
+/* ---------------------------------------------------------- prerender */
+
+/* The server renders its own static pages into .cairn/pages (see
+ * src/page/prerender.c); a page that fails fails the build. */
+static int prerender(build *b) {
+  cn__cli_job job = {0};
+  cn__cli_argv *a = &job.cmds[0];
+  uint64_t t0 = uv_hrtime() / 1000000;
+  char ms[16];
+  cn__cli_argv_add(a, ".cairn/server");
+  cn__cli_argv_add(a, "--prerender");
+  cn__cli_argv_add(a, ".cairn/pages");
+  if (a->failed) {
+    cn__cli_argv_free(a);
+    return 2;
+  }
+  job.ncmds = 1;
+  job.done = on_link_done;
+  job.data = b;
+  cn__cli_jobs_submit(&b->jobs, &job);
+  run_loop(b, "Generating static pages", 1);
+  int rc = 0;
+  if (job.status) {
+    fprintf(stderr, "%sFailed to generate static pages.%s\n\n",
+            cn__cli_c(b->c->color_err, CN__C_RED),
+            cn__cli_c(b->c->color_err, CN__C_RESET));
+    fwrite(job.output.ptr ? job.output.ptr : "", 1, job.output.len, stderr);
+    rc = 1;
+  } else {
+    fwrite(job.output.ptr ? job.output.ptr : "", 1, job.output.len, stderr);
+    cn__cli_ms(uv_hrtime() / 1000000 - t0, ms);
+    printf(" %s\u2713%s Generated static pages in %s\n",
+           cn__cli_c(b->c->color_out, CN__C_GREEN),
+           cn__cli_c(b->c->color_out, CN__C_RESET), ms);
+  }
+  cn__cli_argv_free(a);
+  cn__buf_free(&job.output);
+  return rc;
+}
+
 /* ------------------------------------------------------------ commands */
 
 /* The app directory argument and --help; anything else is a usage error.
@@ -444,6 +498,12 @@ static int run_build(build *b) {
   int rc = scan_app(c, &b->scan);
   if (rc)
     return 1;
+  if ((rc = cn__cli_pages_read(&b->scan, &b->pages, err, sizeof err))) {
+    fprintf(stderr, "%sFailed to compile.%s\n\n%s\n",
+            cn__cli_c(c->color_err, CN__C_RED),
+            cn__cli_c(c->color_err, CN__C_RESET), err);
+    return rc == CN_ENOMEM ? 2 : 1;
+  }
   if (make_dirs(c) || (rc = compile_units(b)))
     return rc < 0 ? 2 : 1;
   size_t cached = b->nunits - b->compiled;
@@ -476,12 +536,14 @@ static int run_build(build *b) {
     return rc < 0 ? 2 : 1;
   cn__cli_ms(uv_hrtime() / 1000000 - t_link, ms);
   cn__cli_size(cn__cli_elf_size(".cairn/server"), size);
-  printf(" %s\u2713%s %s .cairn/server (%s of code and data)%s%s\n\n",
+  printf(" %s\u2713%s %s .cairn/server (%s of code and data)%s%s\n",
          cn__cli_c(c->color_out, CN__C_GREEN),
          cn__cli_c(c->color_out, CN__C_RESET),
          linked ? "Linked" : "Up to date:", size, linked ? " in " : "",
          linked ? ms : "");
-  (void)err;
+  if (b->pages.n && (rc = prerender(b)))
+    return rc;
+  printf("\n");
   cn__cli_table(c, stdout, &b->scan, ".cairn/obj");
   return 0;
 }
@@ -519,6 +581,7 @@ int cn__cli_cmd_build(const cn__cli *c, int argc, char **argv) {
     free_unit(&b.units[i]);
   cn__free(b.units);
   cn__cli_scan_free(&b.scan);
+  cn__cli_pages_free(&b.pages);
   if (!rc) {
     cn__cli_ms(uv_hrtime() / 1000000 - b.t0, ms);
     printf(" %s\u2713%s Build finished in %s\n",

@@ -211,7 +211,10 @@ typedef struct cn__cli_entry {
   char *pattern;       /* "/api/hello"; NULL for middleware.c */
   int middleware;      /* middleware.c at the root */
   int unit;            /* compiled: a route handler, an API route, the
-                          middleware */
+                          middleware, a page.c or layout.c */
+  int pagedef;         /* page.c or layout.c (a cn_page_def) */
+  int tpl;             /* a template embedded in the build: page.html,
+                          layout.html, ... and components/ files */
   int in_tree;         /* an endpoint the router kept */
   char base[80];       /* output base name: "<readable>-<hash>" */
   char sym[40];        /* the route's CN_ROUTE_SYMBOL in a build */
@@ -248,6 +251,29 @@ cn__cli_entry *cn__cli_scan_middleware(const cn__cli_scan *s);
 typedef void cn__cli_entry_fn(cn__cli_entry *e, void *ud);
 void cn__cli_scan_foreach(const cn__cli_scan *s, cn__cli_entry_fn *fn,
                           void *ud);
+
+/* --------------------------------------------------------- pagegen.c */
+
+/* The templates and page definitions of a scan, for the manifest. */
+typedef struct cn__cli_pagefiles {
+  cn_manifest_file *files;  /* texts read; definitions are stand-ins */
+  cn__buf *texts;
+  cn__cli_entry **entries;  /* the scan's entry of each file */
+  size_t n;
+  uint64_t hash;            /* of every template's path and text */
+} cn__cli_pagefiles;
+
+/* Read every template of s and check the set as the server will load it.
+ * CN_EPARSE / CN_EINVAL with "file:line:col: message" in err, CN_EIO
+ * naming the file, CN_ENOMEM. Free with cn__cli_pages_free, also on
+ * failure. */
+int cn__cli_pages_read(const cn__cli_scan *s, cn__cli_pagefiles *pf,
+                       char *err, size_t errlen);
+void cn__cli_pages_free(cn__cli_pagefiles *pf);
+
+/* Write main.c's part: declarations (decl 1: the texts as literals and
+ * the definitions' externs) or the rows of the files table (decl 0). */
+void cn__cli_pages_gen(const cn__cli_pagefiles *pf, cn__buf *o, int decl);
 
 /* ------------------------------------------------------------ table.c */
 

@@ -70,7 +70,12 @@ static int push_entry(cn__cli_scan *s, const char *rel, cn__route_kind kind,
   }
   e->kind = kind;
   e->middleware = middleware;
-  e->unit = middleware || kind == CN__ROUTE_HANDLER || kind == CN__ROUTE_API;
+  e->pagedef = kind == CN__ROUTE_PAGE_LOADER || kind == CN__ROUTE_LAYOUT_LOADER;
+  e->unit = middleware || kind == CN__ROUTE_HANDLER || kind == CN__ROUTE_API ||
+            e->pagedef;
+  size_t n = strlen(rel);
+  e->tpl = n > 5 && !strcmp(rel + n - 5, ".html") &&
+           (!strncmp(rel, "app/", 4) || !strncmp(rel, "components/", 11));
   name_entry(e);
   s->n++;
   return 0;
@@ -90,9 +95,20 @@ static int consider(cn__cli_scan *s, const char *rel) {
     return rc;
   if (rc)
     return problem(s, "%s%s", err, "");
-  if (kind == CN__ROUTE_NONE)
-    return 0;
+  size_t n = strlen(rel);
+  if (kind == CN__ROUTE_NONE) /* a partial beside its pages is kept */
+    return n > 5 && !strcmp(rel + n - 5, ".html") && !strncmp(rel, "app/", 4)
+               ? push_entry(s, rel, kind, NULL, 0)
+               : 0;
   return push_entry(s, rel, kind, pattern, 0);
+}
+
+/* components/: partials, found by name from any template. */
+static int consider_component(cn__cli_scan *s, const char *rel) {
+  size_t n = strlen(rel);
+  if (n <= 5 || strcmp(rel + n - 5, ".html") || strpbrk(rel, "\t\n\r"))
+    return 0;
+  return push_entry(s, rel, CN__ROUTE_NONE, NULL, 0);
 }
 
 /* Directories never walked: hidden ones (.git, .cairn), node_modules. */
@@ -100,6 +116,7 @@ static int skip_dir(const char *name) {
   return name[0] == '.' || !strcmp(name, "node_modules");
 }
 
+/* routes: 1 app/ or pages/, 2 components/, 0 only watched. */
 static int walk(cn__cli_scan *s, const char *rel, int routes, int depth) {
   DIR *d = opendir(rel);
   if (!d)
@@ -125,7 +142,7 @@ static int walk(cn__cli_scan *s, const char *rel, int routes, int depth) {
     } else if (routes && (S_ISREG(st.st_mode) ||
                           (S_ISLNK(st.st_mode) && stat(path, &st) == 0 &&
                            S_ISREG(st.st_mode)))) {
-      rc = consider(s, path);
+      rc = routes == 2 ? consider_component(s, path) : consider(s, path);
     }
   }
   closedir(d);
@@ -157,7 +174,7 @@ int cn__cli_scan_walk(cn__cli_scan *s) {
         !strcmp(de->d_name, "pages") || lstat(de->d_name, &st) ||
         !S_ISDIR(st.st_mode))
       continue;
-    rc = walk(s, de->d_name, 0, 0);
+    rc = walk(s, de->d_name, strcmp(de->d_name, "components") ? 0 : 2, 0);
   }
   if (d)
     closedir(d);

@@ -6,6 +6,7 @@
  * the file's size on disk, which is mostly debug information.
  */
 #include <elf.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 
 #include "cli/cli.h"
@@ -42,14 +43,29 @@ void cn__cli_size(uint64_t bytes, char out[16]) {
     snprintf(out, 16, "%.1f MB", (double)bytes / 1e6);
 }
 
-static const char *kind_label(const cn__cli_entry *e) {
+/* What the build decided for a page: "static", "prerendered", "dynamic",
+ * or NULL (no build, or not a page). */
+static const char *page_kind(const json_t *manifest, const cn__cli_entry *e) {
+  if (e->kind != CN__ROUTE_PAGE || !manifest)
+    return NULL;
+  return json_string_value(
+      json_object_get(json_object_get(manifest, "routes"), e->pattern));
+}
+
+static const char *kind_label(const cn__cli_entry *e, const char *pk) {
+  if (pk && !strcmp(pk, "static"))
+    return "page: static";
+  if (pk && !strcmp(pk, "prerendered"))
+    return "page: prerendered";
+  if (pk)
+    return "page: dynamic";
   switch (e->kind) {
   case CN__ROUTE_HANDLER:
     return "API (route handler)";
   case CN__ROUTE_API:
     return "API (pages/api)";
   case CN__ROUTE_PAGE:
-    return "page (not yet served)";
+    return "page";
   default:
     return cn__route_kind_name(e->kind);
   }
@@ -62,6 +78,7 @@ typedef struct table_ctx {
   int pages;         /* this pass lists pages/ (else app/) */
   size_t count, at;  /* rows in this section, rows printed */
   int width;         /* of the route column */
+  json_t *manifest;  /* .cairn/pages/manifest.json after a build */
 } table_ctx;
 
 static int in_section(const cn__cli_entry *e, int pages) {
@@ -92,6 +109,52 @@ static void last_column(const table_ctx *t, const cn__cli_entry *e,
   }
 }
 
+/* A page's column: the size of its rendered HTML when the build made it. */
+static void page_size(const table_ctx *t, const cn__cli_entry *e, char *out,
+                      size_t cap) {
+  size_t i;
+  json_t *v;
+  snprintf(out, cap, "-");
+  json_array_foreach(t->manifest ? json_object_get(t->manifest, "pages")
+                                 : NULL, i, v) {
+    const char *route = json_string_value(json_object_get(v, "route"));
+    const char *file = json_string_value(json_object_get(v, "file"));
+    char path[CN__CLI_PATH], size[16];
+    struct stat st;
+    if (!route || !file || strcmp(route, e->pattern))
+      continue;
+    snprintf(path, sizeof path, ".cairn/pages/%s", file);
+    if (stat(path, &st) == 0) {
+      cn__cli_size((uint64_t)st.st_size, size);
+      snprintf(out, cap, "%s", size);
+    }
+    return;
+  }
+}
+
+/* The paths a prerendered page was rendered for, three at most, as
+ * `next build` lists them. */
+static void listed_rows(const table_ctx *t, const cn__cli_entry *e, int last) {
+  size_t i, n = 0, shown = 0;
+  json_t *v, *pages = json_object_get(t->manifest, "pages");
+  json_array_foreach(pages, i, v) {
+    const char *route = json_string_value(json_object_get(v, "route"));
+    n += route && !strcmp(route, e->pattern);
+  }
+  json_array_foreach(pages, i, v) {
+    const char *route = json_string_value(json_object_get(v, "route"));
+    if (!route || strcmp(route, e->pattern) || shown == 3)
+      continue;
+    shown++;
+    fprintf(t->f, "%s   %s %s\n", last ? " " : "\u2502",
+            shown == n ? "\u2514" : "\u251c",
+            json_string_value(json_object_get(v, "path")));
+  }
+  if (n > shown)
+    fprintf(t->f, "%s   \u2514 [+%zu more paths]\n", last ? " " : "\u2502",
+            n - shown);
+}
+
 static void print_row(cn__cli_entry *e, void *ud) {
   table_ctx *t = ud;
   if (!in_section(e, t->pages))
@@ -101,14 +164,22 @@ static void print_row(cn__cli_entry *e, void *ud) {
                        : t->at == 1  ? "\u250c"
                        : t->at == t->count ? "\u2514"
                                            : "\u251c";
-  int dynamic = e->unit;
+  const char *pk = page_kind(t->manifest, e);
+  int dynamic = e->kind == CN__ROUTE_PAGE ? pk && !strcmp(pk, "dynamic")
+                                          : e->unit;
+  int ssg = pk && !strcmp(pk, "prerendered");
   char last[CN__CLI_PATH];
   last_column(t, e, last, sizeof last);
+  if (e->kind == CN__ROUTE_PAGE)
+    page_size(t, e, last, sizeof last);
   int on = t->c->color_out;
   fprintf(t->f, "%s %s%s%s %-*s  %-22s %s\n", gutter,
           cn__cli_c(on, dynamic ? CN__C_MAGENTA : CN__C_DIM),
-          dynamic ? "\u0192" : "\u25cb", cn__cli_c(on, CN__C_RESET),
-          t->width, e->pattern, kind_label(e), last);
+          dynamic ? "\u0192" : ssg ? "\u25cf" : "\u25cb",
+          cn__cli_c(on, CN__C_RESET), t->width, e->pattern,
+          kind_label(e, pk), last);
+  if (ssg)
+    listed_rows(t, e, t->at == t->count);
 }
 
 static void section(table_ctx *t, const cn__cli_scan *s, int pages) {
@@ -130,6 +201,8 @@ static void section(table_ctx *t, const cn__cli_scan *s, int pages) {
 void cn__cli_table(const cn__cli *c, FILE *f, const cn__cli_scan *s,
                    const char *objdir) {
   table_ctx t = {.c = c, .f = f, .objdir = objdir};
+  if (objdir)
+    t.manifest = json_load_file(".cairn/pages/manifest.json", 0, NULL);
   section(&t, s, 0);
   int w_app = t.width;
   section(&t, s, 1);
@@ -146,10 +219,14 @@ void cn__cli_table(const cn__cli *c, FILE *f, const cn__cli_scan *s,
     fprintf(f, "%s\u0192%s Middleware%*s%s\n\n", cn__cli_c(on, CN__C_MAGENTA),
             cn__cli_c(on, CN__C_RESET), t.width + 27 - 10, "", last);
   }
+  json_decref(t.manifest);
   if (!any && !mw) {
-    fprintf(f, "No routes: add app/api/hello/route.c or pages/api/hello.c\n");
+    fprintf(f, "No routes: add app/page.html, app/api/hello/route.c or "
+               "pages/api/hello.c\n");
     return;
   }
-  fprintf(f, "\u25cb  (Static)   page template, not served yet\n"
-             "\u0192  (Dynamic)  answered by C code on every request\n");
+  fprintf(f, "\u25cb  (Static)   prerendered as static content\n"
+             "\u25cf  (SSG)      prerendered as static HTML (uses "
+             "static_params)\n"
+             "\u0192  (Dynamic)  server-rendered on demand\n");
 }

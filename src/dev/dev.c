@@ -12,6 +12,7 @@
 #include "dev/dev.h"
 #include "dev/dev_int.h"
 #include "middleware/middleware.h"
+#include "server/server.h"
 
 struct cn__dev {
   pthread_mutex_t mu;
@@ -159,7 +160,7 @@ static int events(cn_req *req, cn_res *res) {
 /* ----------------------------------------------------- the error page */
 
 static int wants_html(cn_req *req) {
-  cn_str m = cn_req_method(req), a = cn_req_header(req, "accept");
+  cn_str m = cn_req_method(req), a = cn__req_header(req, "accept");
   if (!cn_str_eq(m, "GET") && !cn_str_eq(m, "HEAD"))
     return 0;
   for (size_t i = 0; a.ptr && i + 9 <= a.len; i++)

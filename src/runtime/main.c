@@ -12,6 +12,8 @@
 
 #include "common/common.h"
 #include "env/env.h"
+#include "page/page.h"
+#include "server/server.h"
 
 static int usage(FILE *f, const char *prog) {
   fprintf(f,
@@ -20,7 +22,9 @@ static int usage(FILE *f, const char *prog) {
           "  -p, --port PORT          port to listen on (PORT, 3000)\n"
           "  -H, --hostname HOSTNAME  address to listen on (HOSTNAME, "
           "127.0.0.1)\n"
-          "  --dev                    development: errors carry details\n",
+          "  --dev                    development: errors carry details\n"
+          "  --prerender DIR          render the static pages into DIR and "
+          "exit\n",
           prog);
   return f == stdout ? 0 : 2;
 }
@@ -38,6 +42,7 @@ static int parse_port(const char *s, int *out) {
  * environment so that `cairn start -p 4000` wins, as `next start -p` does. */
 typedef struct cli_opts {
   const char *port, *hostname;
+  const char *prerender; /* --prerender DIR: render static pages, exit */
   int dev;
 } cli_opts;
 
@@ -48,6 +53,8 @@ static int parse_args(int argc, char **argv, cli_opts *o) {
       return usage(stdout, argv[0]) + 1000; /* help: exit 0 */
     if (!strcmp(a, "--dev")) {
       o->dev = 1;
+    } else if (!strcmp(a, "--prerender") && i + 1 < argc) {
+      o->prerender = argv[++i];
     } else if ((!strcmp(a, "-p") || !strcmp(a, "--port")) && i + 1 < argc) {
       o->port = argv[++i];
     } else if (!strncmp(a, "--port=", 7)) {
@@ -116,6 +123,16 @@ static int load_env(int dev, const char *prog) {
 
 static int add_routes(cn_app *app, const cn_manifest *m, const char *prog) {
   char err[1024];
+  if (m->nfiles) {
+    cn__pages *pages;
+    int rc = cn__pages_new(m->files, m->nfiles, 0, &pages, err, sizeof err);
+    if (!rc)
+      rc = cn__pages_mount(pages, app, err, sizeof err);
+    if (rc) {
+      fprintf(stderr, "%s: %s\n", prog, err);
+      return 1;
+    }
+  }
   for (size_t i = 0; i < m->nroutes; i++) {
     const cn_manifest_route *r = &m->routes[i];
     int rc = cn_app_add(app, r->pattern, r->source, r->def, err, sizeof err);
@@ -157,8 +174,19 @@ int cn_main(const cn_manifest *m, int argc, char **argv) {
     return 1;
   }
   rc = add_routes(app, m, prog);
-  if (!rc)
+  if (!rc && o.prerender) {
+    char err[1024];
+    if (cn__app_finish(app, err, sizeof err)) {
+      fprintf(stderr, "%s: %s\n", prog, err);
+      rc = 1;
+    } else {
+      rc = cn__pages_prerender(app, o.prerender, m->build_id);
+    }
+  } else if (!rc) {
+    if (cn__pages_load(app, ".cairn/pages", m->build_id))
+      fprintf(stderr, "%s: out of memory loading .cairn/pages\n", prog);
     rc = cn_serve(app, &cfg) ? 1 : 0;
+  }
   cn_app_free(app);
   return rc;
 }

@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "server.h"
+#include "page/page.h"
 
 static const char *const method_names[CN__METHODS] = {
     "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"};
@@ -44,6 +45,7 @@ void cn_app_free(cn_app *app) {
   }
   cn__router_free(app->router);
   cn__middleware_free(app->mw);
+  cn__pages_free(app->pages);
   cn__free(app->public_dir);
   cn__free(app);
 }
@@ -205,6 +207,15 @@ int cn_app_add(cn_app *app, const char *pattern, const char *source,
   }
   table_publish(e, t);
   return 0;
+}
+
+int cn__app_add_page(cn_app *app, const char *pattern, const char *source,
+                     const cn_route_def *def, struct cn__page *page,
+                     char *err, size_t errlen) {
+  int rc = cn_app_add(app, pattern, source, def, err, errlen);
+  if (!rc)
+    endpoint_find(app, pattern)->page = page;
+  return rc;
 }
 
 int cn_app_replace(cn_app *app, const char *pattern, const cn_route_def *def,

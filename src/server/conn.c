@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "server.h"
+#include "page/page.h"
 
 #define MAX_BUFFERED_WHILE_BUSY (64 * 1024)
 #define WRITE_QUEUE_HIGH (256 * 1024)
@@ -195,6 +196,23 @@ static int try_static(cn__conn *c, cn_req *req) {
   return 0;
 }
 
+/* A URL that matched nothing gets the app's not-found page, as in Next.js,
+ * unless a public/ file answers it; API paths keep their JSON 404. */
+static int not_found_page(cn__conn *c, cn_req *req) {
+  const cn_app *app = c->loop->server->app;
+  cn_str p = req->hit.match.path.ptr ? req->hit.match.path : req->msg.rl.path;
+  if (req->decision != 404 || !app->not_found.handler ||
+      !(cn_str_eq(req->msg.rl.method, "GET") || req->msg.is_head))
+    return 0;
+  if (p.len >= 4 && !memcmp(p.ptr, "/api", 4) && (p.len == 4 || p.ptr[4] == '/'))
+    return 0;
+  if (try_static(c, req))
+    return 0;
+  req->decision = 0;
+  req->hit.route = &app->not_found;
+  return 1;
+}
+
 static int route_phase(cn__conn *c, cn_req *req) {
   req->phase = CN__PHASE_ROUTE;
   if (req->rewrite.ptr)
@@ -203,6 +221,10 @@ static int route_phase(cn__conn *c, cn_req *req) {
   const cn__route *r = req->decision ? NULL : req->hit.route;
   if (r && req->hit.endpoint->dynamic && try_static(c, req))
     r = NULL;
+  else if (r && req->hit.endpoint->page && cn__page_cached(req))
+    r = NULL; /* a kept page, answered from here */
+  else if (!r && not_found_page(c, req))
+    r = &c->loop->server->app->not_found;
   if (!r)
     return after_run(c, req); /* routing itself answers */
   return run(c, req, r->config.nonblocking);

@@ -59,7 +59,7 @@ static int multipart_sink(void *ud, const char *at, size_t len,
 
 int cn__req_stream_body(cn_req *req) {
   const cn__route *r = req->hit.route;
-  cn_str ct = cn_req_header(req, "content-type");
+  cn_str ct = cn__req_header(req, "content-type");
   if (!r || r->config.raw_body || !ct.ptr || ct.len < 19 ||
       strncasecmp(ct.ptr, "multipart/form-data", 19))
     return 0;
@@ -102,7 +102,7 @@ static int finish_multipart(cn_req *req, cn__reqdata *d) {
 }
 
 static int parse_body(cn_req *req, cn__reqdata *d) {
-  cn_str ct = cn_req_header(req, "content-type");
+  cn_str ct = cn__req_header(req, "content-type");
   if (d->mp) {
     d->kind = CN_BODY_MULTIPART;
     return finish_multipart(req, d);
@@ -159,6 +159,7 @@ cn_str cn_req_query_get(const cn_req *req, const char *key) {
   cn_str p = cn_req_param(req, key); /* params win, as in Next.js */
   if (p.ptr)
     return p;
+  cn__req_mark_dynamic(req);
   cn__reqdata *d = data_of(req);
   if (!d || parse_query(req, d))
     return CN_STR_NULL;
@@ -170,6 +171,7 @@ size_t cn_req_query_all(const cn_req *req, const char *key,
   size_t n = cn_req_param_all(req, key, values);
   if (n)
     return n;
+  cn__req_mark_dynamic(req);
   cn__reqdata *d = data_of(req);
   *values = NULL;
   if (!d || parse_query(req, d))
@@ -182,6 +184,7 @@ size_t cn_req_query_all(const cn_req *req, const char *key,
 }
 
 cn_str cn_req_cookie(const cn_req *req, const char *name) {
+  cn__req_mark_dynamic(req);
   cn__reqdata *d = data_of(req);
   if (!d)
     return CN_STR_NULL;
@@ -200,14 +203,17 @@ cn_str cn_req_cookie(const cn_req *req, const char *name) {
 }
 
 cn_body_kind cn_req_body_kind(const cn_req *req) {
+  cn__req_mark_dynamic(req);
   return req->data ? req->data->kind : CN_BODY_NONE;
 }
 
 json_t *cn_req_json(const cn_req *req) {
+  cn__req_mark_dynamic(req);
   return req->data ? req->data->json : NULL;
 }
 
 cn_str cn_req_form(const cn_req *req, const char *name) {
+  cn__req_mark_dynamic(req);
   return req->data ? cn__pairs_get(&req->data->form, cn__cstr(name))
                    : CN_STR_NULL;
 }
@@ -215,6 +221,7 @@ cn_str cn_req_form(const cn_req *req, const char *name) {
 size_t cn_req_form_all(const cn_req *req, const char *name,
                        const cn_str **values) {
   size_t n = 0;
+  cn__req_mark_dynamic(req);
   *values = NULL;
   if (!req->data || cn__pairs_all(&req->data->form, &((cn_req *)req)->arena,
                                   cn__cstr(name), values, &n))
@@ -223,6 +230,7 @@ size_t cn_req_form_all(const cn_req *req, const char *name,
 }
 
 const cn_file *cn_req_file(const cn_req *req, const char *field) {
+  cn__req_mark_dynamic(req);
   const cn__reqdata *d = req->data;
   for (size_t i = 0; d && i < d->nfiles; i++)
     if (cn_str_eq(d->files[i].field, field))
@@ -231,6 +239,7 @@ const cn_file *cn_req_file(const cn_req *req, const char *field) {
 }
 
 size_t cn_req_files(const cn_req *req, const cn_file **files) {
+  cn__req_mark_dynamic(req);
   *files = req->data ? req->data->files : NULL;
   return req->data ? req->data->nfiles : 0;
 }

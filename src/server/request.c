@@ -63,6 +63,37 @@ void cn__req_free(cn_req *req) {
   }
 }
 
+cn_req *cn__req_detached(cn_app *app, const char *path) {
+  cn_req *req = cn__calloc(1, sizeof(*req));
+  if (!req)
+    return NULL;
+  cn__arena_init(&req->arena, req->inline_mem, sizeof req->inline_mem);
+  req->msg.arena = &req->arena;
+  req->res.status = 200;
+  req->res.req = req;
+  req->sreply.fd = -1;
+  req->msg.rl.method = CN_STR("GET");
+  req->msg.rl.path = cn__cstr(cn__arena_memdup(&req->arena, path,
+                                               strlen(path)));
+  req->phase = CN__PHASE_ROUTE;
+  if (!req->msg.rl.path.ptr) {
+    cn__free(req);
+    return NULL;
+  }
+  req->decision = cn__app_match(app, req->msg.rl.method, req->msg.rl.path,
+                                &req->arena, &req->hit);
+  return req;
+}
+
+void cn__req_free_detached(cn_req *req) {
+  if (!req)
+    return;
+  cn__req_data_free(req);
+  cn__buf_free(&req->msg.body);
+  cn__arena_reset(&req->arena);
+  cn__free(req);
+}
+
 void cn__req_run_handler(cn_req *req) {
   cn_res *res = &req->res;
   cn__server *s = req->loop->server;
@@ -92,7 +123,10 @@ void cn__req_run_handler(cn_req *req) {
 
 cn_str cn_req_method(const cn_req *req) { return req->msg.rl.method; }
 cn_str cn_req_path(const cn_req *req) { return req->msg.rl.path; }
-cn_str cn_req_query(const cn_req *req) { return req->msg.rl.query; }
+cn_str cn_req_query(const cn_req *req) {
+  cn__req_mark_dynamic(req);
+  return req->msg.rl.query;
+}
 cn_str cn_req_host(const cn_req *req) { return req->msg.host; }
 cn_res *cn_req_res(cn_req *req) { return &req->res; }
 int cn_req_aborted(const cn_req *req) {
@@ -100,11 +134,17 @@ int cn_req_aborted(const cn_req *req) {
 }
 
 cn_str cn_req_body(const cn_req *req) {
+  cn__req_mark_dynamic(req);
   const cn__buf *b = &req->msg.body;
   return b->ptr ? cn__str(b->ptr, b->len) : CN_STR("");
 }
 
 cn_str cn_req_header(const cn_req *req, const char *name) {
+  cn__req_mark_dynamic(req);
+  return cn__req_header(req, name);
+}
+
+cn_str cn__req_header(const cn_req *req, const char *name) {
   cn_str n = cn__cstr(name);
   for (size_t i = 0; i < req->msg.nheaders; i++)
     if (cn__str_ieq2(req->msg.headers[i].name, n))
@@ -114,6 +154,7 @@ cn_str cn_req_header(const cn_req *req, const char *name) {
 
 int cn_req_header_at(const cn_req *req, size_t i, cn_str *name,
                      cn_str *value) {
+  cn__req_mark_dynamic(req);
   if (i >= req->msg.nheaders)
     return CN_ENOENT;
   *name = req->msg.headers[i].name;
@@ -263,7 +304,7 @@ int cn_res_json(cn_res *res, int status, const json_t *json) {
 
 int cn_res_error(cn_res *res, int status, const char *message) {
   cn_req *req = res->req;
-  int json = cn__wants_json(req->msg.rl.path, cn_req_header(req, "accept"));
+  int json = cn__wants_json(req->msg.rl.path, cn__req_header(req, "accept"));
   size_t len = 0;
   char *body = cn__error_body(&req->arena, json, status, message, &len);
   if (!body)
@@ -390,8 +431,9 @@ int cn_req_set_header(cn_req *req, const char *name, const char *value) {
 
 cn_str cn_req_ip(const cn_req *creq) {
   cn_req *req = (cn_req *)creq;
-  if (req->loop->server->config.trust_proxy) {
-    cn_str xff = cn_req_header(req, "x-forwarded-for");
+  cn__req_mark_dynamic(req);
+  if (req->loop && req->loop->server->config.trust_proxy) {
+    cn_str xff = cn__req_header(req, "x-forwarded-for");
     if (xff.ptr && xff.len) {
       const char *comma = memchr(xff.ptr, ',', xff.len);
       cn_str first = cn__str_trim(

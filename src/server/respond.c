@@ -153,10 +153,10 @@ int cn__respond_static_lookup(cn_req *req) {
   cn__static_req sr = {
       .method = req->msg.rl.method,
       .path = req->msg.rl.path,
-      .if_none_match = cn_req_header(req, "if-none-match"),
-      .if_modified_since = cn_req_header(req, "if-modified-since"),
-      .range = cn_req_header(req, "range"),
-      .if_range = cn_req_header(req, "if-range"),
+      .if_none_match = cn__req_header(req, "if-none-match"),
+      .if_modified_since = cn__req_header(req, "if-modified-since"),
+      .range = cn__req_header(req, "range"),
+      .if_range = cn__req_header(req, "if-range"),
       .now_ms = uv_now(&l->uv),
   };
   int rc = cn__static_lookup(l->statics, &sr, &req->arena, &req->sreply);

@@ -69,6 +69,7 @@ typedef struct cn__endpoint {
   char *pattern;
   int dynamic; /* has params: public/ files are tried first */
   _Atomic(cn__table *) table;
+  struct cn__page *page; /* a page (src/page), NULL for other routes */
   struct cn__endpoint *next;
 } cn__endpoint;
 
@@ -80,6 +81,8 @@ struct cn_app {
   int finished; /* the router validated the whole set */
   char *public_dir;
   cn__middleware *mw;
+  struct cn__pages *pages; /* app/ pages (src/page); owned, may be NULL */
+  cn__route not_found;     /* renders the root not-found page */
 };
 
 /* What routing decided for one request. */
@@ -91,6 +94,10 @@ typedef struct cn__hit {
 } cn__hit;
 
 int cn__method_index(cn_str method);
+/* cn_app_add for a page: the endpoint carries it (page.h). */
+int cn__app_add_page(cn_app *app, const char *pattern, const char *source,
+                     const cn_route_def *def, struct cn__page *page,
+                     char *err, size_t errlen);
 /* Validate the whole route set once before serving (router_finish). */
 int cn__app_finish(cn_app *app, char *err, size_t errlen);
 /* Route method + raw path. Returns 0 (hit->route set), or the status that
@@ -174,6 +181,11 @@ struct cn_req {
   cn__static_reply sreply;
   cn__event done_ev;
   uint64_t start_ns;
+  /* Pages: a loader read request-time data (a header, a cookie, the
+   * query...), so what it rendered may not be kept; and why it failed. */
+  atomic_int dynamic_used;
+  const char *fail_msg, *fail_file;
+  int fail_line;
   struct sockaddr_storage peer; /* copied from the connection */
   char ip[48];                  /* formatted on first use */
   cn_req *next_free;
@@ -287,6 +299,18 @@ void cn__conn_request_finished(cn__conn *c);
 void cn__conn_check_backpressure(cn__conn *c);
 
 /* request.c: life of a cn_req */
+/* A header for the server's own use: unlike cn_req_header, reading it
+ * does not make a page dynamic. */
+cn_str cn__req_header(const cn_req *req, const char *name);
+/* What the public accessors of request-time data call. */
+static inline void cn__req_mark_dynamic(const cn_req *req) {
+  atomic_store_explicit(&((cn_req *)req)->dynamic_used, 1,
+                        memory_order_relaxed);
+}
+/* A request made without a connection, for rendering a page at build
+ * (prerender): GET path, no headers. Free with cn__req_free_detached. */
+cn_req *cn__req_detached(cn_app *app, const char *path);
+void cn__req_free_detached(cn_req *req);
 cn_req *cn__req_new(cn__conn *c);
 void cn__req_free(cn_req *req);
 /* Before a route's handler: parse the query and the body by Content-Type

@@ -1,0 +1,515 @@
+/*
+ * Rendering one page request: loaders root to leaf, metadata, layouts
+ * around the page, and the nearest not-found or error boundary when a
+ * level says so.
+ *
+ * Levels: chain[0..n-1] are the directories from app/ down to the page's
+ * own; level i < n is chain[i]'s layout, level n is the page. A boundary
+ * file in directory j is wrapped by the layouts 0..j, so it catches what
+ * fails in the page (j <= n-1) and in the layouts strictly below j; a
+ * layout's failure goes to a boundary above it, as in Next.js.
+ */
+#include <stdio.h>
+
+#include "page/meta.h"
+#include "page/page.h"
+#include "server/server.h"
+
+typedef enum outcome { GO, DONE, NOT_FOUND, FAILED } outcome;
+
+typedef struct render {
+  cn_req *req;
+  cn__page *pg; /* NULL: the root not-found page for an unmatched URL */
+  cn__pages *set;
+  cn__pdir **chain;
+  size_t n;
+  json_t *base;             /* {"params": ...}: the bottom of every stack */
+  json_t **props;           /* n + 1 */
+  const cn_page_def **defs; /* n + 1 */
+  cn__buf out, head;
+  size_t shell_end;         /* out's length after the first layout's head */
+  /* The failure being answered. */
+  size_t level;
+  char msg[512];
+  char src[256];
+} render;
+
+/* ------------------------------------------------------------ helpers */
+
+static const cn__tpl *lookup(void *ud, cn_str name) {
+  render *r = ud;
+  char path[512];
+  if (!name.len || name.len > 200 || name.ptr[0] == '/' ||
+      memmem(name.ptr, name.len, "..", 2))
+    return NULL;
+  int n = snprintf(path, sizeof path, "components/%.*s.html", (int)name.len,
+                   name.ptr);
+  cn__pslot *s = cn__pages_slot(r->set, path, (size_t)n);
+  if (!s) {
+    const char *dir = r->pg ? r->pg->dir : "app";
+    n = snprintf(path, sizeof path, "%s/%.*s.html", dir, (int)name.len,
+                 name.ptr);
+    s = n > 0 && (size_t)n < sizeof path ? cn__pages_slot(r->set, path,
+                                                          (size_t)n)
+                                         : NULL;
+  }
+  const cn__ptpl *t = cn__pages_tpl(r->set, s, NULL);
+  return t ? t->tpl : NULL;
+}
+
+/* The route's params as JSON, a catch-all as an array. */
+static json_t *params_json(const cn_req *req) {
+  json_t *o = json_object();
+  const cn__route_match *m = &req->hit.match;
+  for (size_t i = 0; o && i < m->nparams; i++) {
+    const cn__route_param *p = &m->params[i];
+    json_t *v;
+    if (p->is_catchall) {
+      v = json_array();
+      for (size_t k = 0; v && k < p->nvalues; k++)
+        if (json_array_append_new(v, json_stringn(p->values[k].ptr,
+                                                  p->values[k].len))) {
+          json_decref(v);
+          v = NULL;
+        }
+    } else {
+      v = json_stringn(p->values[0].ptr, p->values[0].len);
+    }
+    char name[128];
+    snprintf(name, sizeof name, "%.*s", (int)p->name.len, p->name.ptr);
+    if (!v || json_object_set_new(o, name, v)) {
+      json_decref(o);
+      return NULL;
+    }
+  }
+  return o;
+}
+
+static const cn_page_def *def_at(const render *r, size_t level) {
+  cn__pdef *d = level < r->n ? r->chain[level]->layout_def
+                             : (r->pg ? r->pg->def : NULL);
+  return d ? atomic_load(&d->def) : NULL;
+}
+
+static const char *def_path(const render *r, size_t level) {
+  cn__pdef *d = level < r->n ? r->chain[level]->layout_def
+                             : (r->pg ? r->pg->def : NULL);
+  return d ? d->path : "?";
+}
+
+/* Record why level failed: the loader's own words when it used cn_fail. */
+static outcome fail(render *r, size_t level, int rc, const char *what) {
+  cn_req *req = r->req;
+  r->level = level;
+  if (req->fail_msg) {
+    snprintf(r->msg, sizeof r->msg, "%s", req->fail_msg);
+    snprintf(r->src, sizeof r->src, "%s:%d", req->fail_file, req->fail_line);
+  } else {
+    snprintf(r->msg, sizeof r->msg, "%s %s", what, cn_strerror(rc));
+    snprintf(r->src, sizeof r->src, "%s", def_path(r, level));
+  }
+  return FAILED;
+}
+
+static outcome settle(render *r, size_t level, int rc) {
+  if (r->req->res.finished)
+    return DONE; /* a redirect, or the loader answered by itself */
+  if (rc == 0)
+    return GO;
+  if (rc == CN_PAGE_NOT_FOUND) {
+    r->level = level;
+    return NOT_FOUND;
+  }
+  return fail(r, level, rc < 0 ? rc : CN_ESTATE,
+              rc == CN_PAGE_REDIRECT ? "the redirect failed:"
+                                     : "the loader failed:");
+}
+
+/* Loaders root to leaf; then each level's metadata. */
+static outcome load(render *r, int not_found_page) {
+  for (size_t i = 0; i <= r->n; i++) {
+    const cn_page_def *d = r->defs[i] = def_at(r, i);
+    if (i == r->n && not_found_page) {
+      r->level = i;
+      return NOT_FOUND;
+    }
+    if (!d || !d->loader)
+      continue;
+    int rc = d->loader(r->req, &r->props[i]);
+    outcome o = settle(r, i, rc);
+    if (o != GO)
+      return o;
+  }
+  return GO;
+}
+
+static outcome metadata(render *r, size_t upto, int noindex, int page) {
+  cn__meta m;
+  cn__meta_init(&m);
+  for (size_t i = 0; i <= upto && i <= r->n; i++) {
+    const cn_page_def *d = r->defs[i];
+    if (!d || (i == r->n && !page))
+      continue;
+    json_t *gen = NULL;
+    if (d->generate_metadata) {
+      int rc = d->generate_metadata(r->req, r->props[i], &gen);
+      outcome o = settle(r, i, rc);
+      if (o != GO) {
+        json_decref(gen);
+        return o;
+      }
+    }
+    int rc = cn__meta_level(&m, &d->metadata, gen, &r->req->arena);
+    json_decref(gen);
+    if (rc)
+      return fail(r, i, rc, "metadata:");
+  }
+  r->head.len = 0;
+  if (cn__meta_write(&m, noindex, &r->head))
+    return fail(r, r->n, CN_ENOMEM, "metadata:");
+  return GO;
+}
+
+/* ---------------------------------------------------------- rendering */
+
+static int span(render *r, const cn__ptpl *t, uint32_t from, uint32_t to,
+                json_t *props, cn__tpl_error *te) {
+  const json_t *stack[2] = {r->base, props};
+  cn__tpl_partials parts = {.lookup = lookup, .ud = r};
+  return cn__tpl_render_span(t->tpl, from, to, stack, props ? 2 : 1, &parts,
+                             &r->out, te);
+}
+
+static const cn__ptpl *layout_tpl(render *r, size_t i, cn__tpl_error *te) {
+  return cn__pages_tpl(r->set, r->chain[i]->layout, te);
+}
+
+/* Layouts 0..upto-1 around leaf (a template, or literal text when NULL),
+ * then the metadata into the first <head>. On failure, *bad is the level
+ * that failed (upto for the leaf) and te says why. */
+static int wrap(render *r, size_t upto, const cn__ptpl *leaf,
+                const char *text, json_t *leaf_props, size_t *bad,
+                cn__tpl_error *te) {
+  int rc = 0, first = 1;
+  uint32_t count;
+  r->out.len = 0;
+  r->shell_end = 0;
+  for (size_t i = 0; !rc && i < upto; i++) {
+    const cn__ptpl *t = layout_tpl(r, i, te);
+    if (!t) {
+      rc = te->code ? te->code : 0;
+      *bad = i;
+      continue;
+    }
+    rc = span(r, t, 0, t->children, r->props[i], te);
+    *bad = i;
+    if (first)
+      r->shell_end = r->out.len, first = 0;
+  }
+  if (rc)
+    return rc;
+  *bad = upto;
+  if (leaf)
+    rc = span(r, leaf, 0, (cn__tpl_nodes(leaf->tpl, &count), count),
+              leaf_props, te);
+  else
+    rc = cn__buf_append(&r->out, text, strlen(text));
+  if (first)
+    r->shell_end = r->out.len;
+  for (size_t i = upto; !rc && i-- > 0;) {
+    const cn__ptpl *t = layout_tpl(r, i, te);
+    if (!t)
+      continue;
+    const cn__tpl_node *nodes = cn__tpl_nodes(t->tpl, &count);
+    *bad = i;
+    rc = span(r, t, nodes[t->children].end, count, r->props[i], te);
+  }
+  if (!rc)
+    rc = cn__meta_insert(&r->out, 0, r->shell_end ? r->shell_end : r->out.len,
+                         &r->head);
+  return rc;
+}
+
+static outcome render_tpl_error(render *r, size_t level, int rc,
+                                const cn__tpl_error *te) {
+  r->level = level;
+  if (te->message[0] && te->line)
+    snprintf(r->msg, sizeof r->msg, "%s:%u:%u: %s", te->name, te->line,
+             te->column, te->message);
+  else if (te->message[0])
+    snprintf(r->msg, sizeof r->msg, "%s", te->message);
+  else
+    snprintf(r->msg, sizeof r->msg, "rendering failed: %s", cn_strerror(rc));
+  snprintf(r->src, sizeof r->src, "%s",
+           te->name[0] ? te->name : "a template");
+  return FAILED;
+}
+
+static int finish(render *r, int status, const char *cache_control) {
+  cn_res *res = &r->req->res;
+  int rc = cn_res_status(res, status);
+  if (!rc && !res->has_type)
+    rc = cn_res_header(res, "Content-Type", "text/html; charset=utf-8");
+  if (!rc && cache_control)
+    rc = cn_res_header(res, "Cache-Control", cache_control);
+  return rc ? rc : cn_res_send(res, r->out.ptr ? r->out.ptr : "", r->out.len);
+}
+
+/* ---------------------------------------------------------- boundaries */
+
+static uint32_t digest_of(const render *r) {
+  uint32_t h = 2166136261u;
+  for (const char *p = r->msg; *p; p++)
+    h = (h ^ (unsigned char)*p) * 16777619u;
+  for (const char *p = r->src; *p; p++)
+    h = (h ^ (unsigned char)*p) * 16777619u;
+  return h;
+}
+
+/* The last resort: no error.html above the failure, or it failed too. */
+static int builtin_error(render *r, const char *digest, int details) {
+  r->out.len = 0;
+  cn__buf *o = &r->out;
+  int rc = cn__buf_appendf(
+      o, "<!DOCTYPE html><html><head>" CN__META_DEFAULTS
+         "<title>500: Internal Server Error</title></head><body><h1>Application "
+         "error: a server-side exception has occurred</h1><p>Digest: %s</p>",
+      digest);
+  if (!rc && details) {
+    rc = cn__buf_appendf(o, "<pre>");
+    if (!rc)
+      rc = cn__tpl_escape(o, r->msg, strlen(r->msg));
+    if (!rc)
+      rc = cn__buf_appendf(o, "\n    at ");
+    if (!rc)
+      rc = cn__tpl_escape(o, r->src, strlen(r->src));
+    if (!rc)
+      rc = cn__buf_appendf(o, "</pre>");
+  }
+  if (!rc)
+    rc = cn__buf_appendf(o, "</body></html>");
+  return rc ? rc : finish(r, 500, "no-store");
+}
+
+static int details_on(const render *r) {
+  return r->set->dev || (r->req->loop && r->req->loop->server->config.dev);
+}
+
+/* The nearest boundary directory for a failure at level, or -1. */
+static long nearest(const render *r, int not_found) {
+  long j = r->level >= r->n ? (long)r->n - 1 : (long)r->level - 1;
+  for (; j >= 0; j--)
+    if (not_found ? r->chain[j]->not_found != NULL
+                  : r->chain[j]->error != NULL)
+      return j;
+  return -1;
+}
+
+static int answer_error(render *r) {
+  char digest[16];
+  snprintf(digest, sizeof digest, "%08x", digest_of(r));
+  cn_req *req = r->req;
+  fprintf(stderr, "cairn: %.*s %.*s: %s (at %s; digest %s)\n",
+          (int)req->msg.rl.method.len, req->msg.rl.method.ptr,
+          (int)req->msg.rl.path.len, req->msg.rl.path.ptr, r->msg, r->src,
+          digest);
+  if (!req->fail_msg) { /* the build reports prerender failures with it */
+    req->fail_msg = cn__arena_printf(&req->arena, "%s", r->msg);
+    req->fail_file = cn__arena_printf(&req->arena, "%s", r->src);
+  }
+  int details = details_on(r);
+  long j = nearest(r, 0);
+  if (j < 0)
+    return builtin_error(r, digest, details);
+  json_t *err = json_pack("{s:{s:s,s:s}}", "error", "message",
+                          details ? r->msg
+                                  : "An error occurred while rendering this "
+                                    "page.",
+                          "digest", digest);
+  if (err && details)
+    json_object_set_new(json_object_get(err, "error"), "source",
+                        json_string(r->src));
+  cn__tpl_error te = {0};
+  const cn__ptpl *t = cn__pages_tpl(r->set, r->chain[j]->error, &te);
+  size_t bad;
+  int rc = !err ? CN_ENOMEM : !t ? CN_ENOENT : 0;
+  if (!rc && metadata(r, (size_t)j, 0, 0) != GO)
+    rc = CN_EIO;
+  if (!rc)
+    rc = wrap(r, (size_t)j + 1, t, NULL, err, &bad, &te);
+  json_decref(err);
+  if (rc)
+    return builtin_error(r, digest, details);
+  return finish(r, 500, "no-store");
+}
+
+static int answer_not_found(render *r) {
+  long j = nearest(r, 1);
+  cn__tpl_error te = {0};
+  size_t bad;
+  const cn__ptpl *t = j >= 0 ? cn__pages_tpl(r->set, r->chain[j]->not_found,
+                                             &te)
+                             : NULL;
+  /* Without a not-found.html, Next.js's text inside the root layout, when
+   * the root layout itself is not what said "not found". */
+  size_t upto = j >= 0 ? (size_t)j + 1 : (r->n && r->level > 0 ? 1 : 0);
+  const char *text = "<h1>404</h1><p>This page could not be found.</p>";
+  if (!upto) {
+    cn__meta m;
+    cn__meta_init(&m);
+    m.title = "404: This page could not be found.";
+    r->head.len = 0;
+    if (cn__meta_write(&m, 1, &r->head))
+      return CN_ENOMEM;
+    text = "<!DOCTYPE html><html><body><h1>404</h1><p>This page could not "
+           "be found.</p></body></html>";
+  } else if (metadata(r, upto - 1, 1, 0) != GO) {
+    return answer_error(r);
+  }
+  int rc = wrap(r, upto, t, text, NULL, &bad, &te);
+  if (rc) {
+    render_tpl_error(r, bad, rc, &te);
+    return answer_error(r);
+  }
+  return finish(r, 404, "no-store");
+}
+
+/* ---------------------------------------------------------- the page */
+
+static int run(render *r, int not_found_page) {
+  cn_req *req = r->req;
+  outcome o = load(r, not_found_page);
+  if (o == GO)
+    o = metadata(r, r->n, 0, 1);
+  if (o == GO) {
+    cn__tpl_error te = {0};
+    size_t bad = 0;
+    const cn__ptpl *t = cn__pages_tpl(r->set, r->pg->tpl, &te);
+    int rc = t ? wrap(r, r->n, t, NULL, r->props[r->n], &bad, &te)
+               : (bad = r->n, te.code ? te.code : CN_ENOENT);
+    if (rc)
+      o = render_tpl_error(r, bad < r->n ? bad : r->n, rc, &te);
+    else
+      return finish(r, 200, cn__page_kind_of(r->pg) == CN__PAGE_DYNAMIC ||
+                                    atomic_load(&req->dynamic_used)
+                                ? "private, no-cache, no-store, max-age=0, "
+                                  "must-revalidate"
+                                : "s-maxage=31536000, stale-while-revalidate");
+  }
+  switch (o) {
+  case DONE:
+    return 0;
+  case NOT_FOUND:
+    return answer_not_found(r);
+  default:
+    return answer_error(r);
+  }
+}
+
+static int begin(render *r, cn_req *req, cn__page *pg, cn__pages *set) {
+  memset(r, 0, sizeof(*r));
+  r->req = req;
+  r->pg = pg;
+  r->set = set;
+  r->chain = pg ? pg->chain : &set->root;
+  r->n = pg ? pg->nchain : (set->root ? 1 : 0);
+  r->props = cn__arena_alloc(&req->arena, (r->n + 1) * sizeof(json_t *));
+  r->defs = cn__arena_alloc(&req->arena, (r->n + 1) * sizeof(*r->defs));
+  json_t *params = params_json(req);
+  r->base = params ? json_pack("{s:o}", "params", params) : NULL;
+  if (!r->props || !r->defs || !r->base)
+    return CN_ENOMEM;
+  memset(r->props, 0, (r->n + 1) * sizeof(json_t *));
+  memset(r->defs, 0, (r->n + 1) * sizeof(*r->defs));
+  return 0;
+}
+
+static void end(render *r) {
+  for (size_t i = 0; r->props && i <= r->n; i++)
+    json_decref(r->props[i]);
+  json_decref(r->base);
+  cn__buf_free(&r->out);
+  cn__buf_free(&r->head);
+}
+
+int cn__page_handler(cn_req *req, cn_res *res) {
+  cn__page *pg = req->hit.endpoint ? req->hit.endpoint->page : NULL;
+  render r;
+  (void)res;
+  if (!pg)
+    return CN_ESTATE;
+  int rc = begin(&r, req, pg, pg->set);
+  const cn_page_def *def = pg->def ? atomic_load(&pg->def->def) : NULL;
+  char *key = rc ? NULL : cn__page_key(req, pg);
+  int unlisted = 0;
+  if (!rc && !key)
+    rc = CN_ENOMEM;
+  if (!rc && pg->has_params && def && def->dynamic_params_off &&
+      def->static_params && !cn__page_is_listed(pg, key))
+    unlisted = 1;
+  if (!rc)
+    rc = run(&r, unlisted);
+  if (!rc && atomic_load(&req->dynamic_used))
+    atomic_store(&pg->saw_dynamic, 1);
+  if (!rc && !pg->set->dev && !pg->set->building &&
+      cn__page_kind_of(pg) != CN__PAGE_DYNAMIC && !req->res.streaming &&
+      (req->res.status == 200 || req->res.status == 404)) {
+    cn__pentry e = {.status = req->res.status,
+                    .body = (char *)req->res.body.ptr,
+                    .len = req->res.body.len};
+    cn__pcache_put(pg->set->cache, key, strlen(key), &e);
+  }
+  end(&r);
+  return rc;
+}
+
+int cn__page_not_found_handler(cn_req *req, cn_res *res) {
+  cn__pages *set = req->loop ? req->loop->server->app->pages : NULL;
+  render r;
+  (void)res;
+  if (!set)
+    return CN_ESTATE;
+  int rc = begin(&r, req, NULL, set);
+  if (!rc) {
+    for (size_t i = 0; i < r.n; i++) {
+      r.defs[i] = def_at(&r, i);
+      if (r.defs[i] && r.defs[i]->loader) {
+        outcome o = settle(&r, i, r.defs[i]->loader(req, &r.props[i]));
+        if (o == DONE)
+          goto out;
+        if (o != GO) {
+          rc = o == FAILED ? answer_error(&r) : answer_not_found(&r);
+          goto out;
+        }
+      }
+    }
+    r.level = r.n; /* as if the page below the root said "not found" */
+    rc = answer_not_found(&r);
+  }
+out:
+  end(&r);
+  return rc;
+}
+
+/* ----------------------------------------------------------- the API */
+
+int cn_not_found(cn_req *req) {
+  (void)req;
+  return CN_PAGE_NOT_FOUND;
+}
+
+int cn_redirect(cn_req *req, int status, const char *location) {
+  int rc = cn_res_redirect(&req->res, status, location);
+  return rc ? rc : CN_PAGE_REDIRECT;
+}
+
+int cn_fail_at(cn_req *req, const char *file, int line, const char *fmt,
+               ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  req->fail_msg = cn__arena_vprintf(&req->arena, fmt, ap);
+  va_end(ap);
+  req->fail_file = file;
+  req->fail_line = line;
+  return CN_EIO;
+}
