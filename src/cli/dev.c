@@ -122,9 +122,10 @@ static cn__dev_unit *unit_for_pattern(cn__dev_cmd *d, const char *pattern) {
 
 static cn__dev_unit *unit_get(cn__dev_cmd *d, const cn__cli_entry *e) {
   cn__dev_unit *u = unit_find(d, e->rel);
+  const char *key = e->pagedef ? e->rel : e->pattern;
   if (u) {
-    if (e->pattern && (!u->pattern || strcmp(u->pattern, e->pattern))) {
-      char *p = cn__strdup(e->pattern);
+    if (key && (!u->pattern || strcmp(u->pattern, key))) {
+      char *p = cn__strdup(key);
       if (!p)
         return NULL;
       cn__free(u->pattern);
@@ -136,7 +137,7 @@ static cn__dev_unit *unit_get(cn__dev_cmd *d, const cn__cli_entry *e) {
     return NULL;
   u = cn__calloc(1, sizeof(*u));
   if (!u || !(u->rel = cn__strdup(e->rel)) ||
-      (e->pattern && !(u->pattern = cn__strdup(e->pattern)))) {
+      (key && !(u->pattern = cn__strdup(key)))) {
     if (u)
       cn__free(u->rel);
     cn__free(u);
@@ -144,6 +145,7 @@ static cn__dev_unit *unit_get(cn__dev_cmd *d, const cn__cli_entry *e) {
   }
   snprintf(u->base, sizeof u->base, "%s", e->base);
   u->middleware = e->middleware;
+  u->pagedef = e->pagedef;
   u->d = d;
   d->units[d->nunits++] = u;
   return u;
@@ -333,6 +335,37 @@ void cn__dev_cmd_changed(cn__dev_cmd *d, int reload) {
   uv_timer_start(&d->debounce, on_debounce, 25, 0);
 }
 
+static void free_tpls(cn__dev_cmd *d) {
+  for (size_t i = 0; i < d->ntpls; i++)
+    cn__free(d->tpls[i]);
+  cn__free(d->tpls);
+  d->tpls = NULL;
+  d->ntpls = 0;
+}
+
+/* The templates of this scan: their paths (a new or removed one restarts
+ * the server process, which reads each from disk when it renders) and
+ * their syntax, checked here so an error is shown like a compile error
+ * while the server keeps the last version that compiled. */
+static void templates(cn__dev_cmd *d, const cn__cli_scan *s, cn__buf *errs) {
+  cn__cli_pagefiles pf;
+  char err[1024];
+  free_tpls(d);
+  d->tpl_sig = CN__CLI_HASH_INIT;
+  d->tpls = cn__calloc(s->n + 1, sizeof(char *));
+  for (size_t i = 0; d->tpls && i < s->n; i++) {
+    if (!s->v[i].tpl || !(d->tpls[d->ntpls] = cn__strdup(s->v[i].rel)))
+      continue;
+    d->tpl_sig = cn__cli_hash(s->v[i].rel, strlen(s->v[i].rel) + 1,
+                              d->tpl_sig);
+    d->ntpls++;
+  }
+  if (d->ntpls && cn__cli_pages_read(s, &pf, err, sizeof err))
+    cn__buf_appendf(errs, "%s\n", err);
+  if (d->ntpls)
+    cn__cli_pages_free(&pf);
+}
+
 static void round_start(cn__dev_cmd *d) {
   if (d->round_running) {
     d->dirty = 1;
@@ -357,9 +390,10 @@ static void round_start(cn__dev_cmd *d) {
   load_env(d, &errs);
   for (size_t i = 0; i < d->nunits; i++)
     d->units[i]->seen = 0;
+  templates(d, &s, &errs);
   for (size_t i = 0; i < s.n; i++) {
     cn__cli_entry *e = &s.v[i];
-    if (!e->unit || !(e->in_tree || e->middleware))
+    if (!e->unit || !(e->in_tree || e->middleware || e->pagedef))
       continue;
     cn__dev_unit *u = unit_get(d, e);
     if (u)
@@ -395,7 +429,8 @@ static int needs_restart(cn__dev_cmd *d, const cn__dev_child *ch) {
   const cn__dev_served *s = &ch->served;
   size_t n = 0;
   const char *mw = "";
-  if (s->config_sig != d->config_sig || s->env_sig != d->env_sig)
+  if (s->config_sig != d->config_sig || s->env_sig != d->env_sig ||
+      s->tpl_sig != d->tpl_sig)
     return 1;
   for (size_t i = 0; i < d->nunits; i++) {
     cn__dev_unit *u = d->units[i];
@@ -639,6 +674,7 @@ static void free_session(cn__dev_cmd *d) {
   cn__free(d->shown_errors);
   cn__free(d->plain_errors);
   free_env(d);
+  free_tpls(d);
   if (d->listen_fd >= 0)
     close(d->listen_fd);
 }

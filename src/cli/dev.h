@@ -30,7 +30,9 @@ typedef struct cn__dev_child cn__dev_child;
 /* One compiled file: a route file or middleware.c. */
 typedef struct cn__dev_unit {
   char *rel;        /* "app/api/hello/route.c" */
-  char *pattern;    /* NULL for middleware.c */
+  char *pattern;    /* NULL for middleware.c; page.c and layout.c go by
+                       their path ("app/blog/page.c") */
+  int pagedef;      /* page.c or layout.c */
   char base[80];    /* output base name */
   int middleware;
   int seen;         /* in the latest scan (and in the route tree) */
@@ -55,7 +57,7 @@ typedef struct cn__dev_served {
                              (NULL when none): back in sos if it fails */
   size_t n;
   char mw[CN__CLI_PATH + 128]; /* "" when no middleware */
-  uint64_t config_sig, env_sig;
+  uint64_t config_sig, env_sig, tpl_sig;
 } cn__dev_served;
 
 struct cn__dev_child {
@@ -95,6 +97,9 @@ struct cn__dev_cmd {
   cn__dev_unit **units;
   size_t nunits, capunits;
   char *scan_errors;      /* names, conflicts, cairn.json, .env */
+  char **tpls;            /* the app's templates (app/, components/) */
+  size_t ntpls;
+  uint64_t tpl_sig;       /* of their paths: a new one restarts */
   char *shown_errors;     /* what was last printed */
   char *plain_errors;     /* the same without colours, for browsers */
   uint64_t config_sig, env_sig;

@@ -219,8 +219,11 @@ static void send_state(cn__dev_cmd *d, cn__dev_child *ch) {
       snprintf(sv->mw, sizeof sv->mw, "%s", u->so);
       continue;
     }
-    snprintf(line, sizeof line, "route %s\t%s\t%s\n", u->pattern, u->rel,
-             u->so);
+    if (u->pagedef)
+      snprintf(line, sizeof line, "pagedef %s\t%s\n", u->rel, u->so);
+    else
+      snprintf(line, sizeof line, "route %s\t%s\t%s\n", u->pattern, u->rel,
+               u->so);
     cn__dev_child_send(ch, line);
     /* Out of memory, the route goes unrecorded: the next round sees a
      * process that lacks it and starts another. */
@@ -238,8 +241,13 @@ static void send_state(cn__dev_cmd *d, cn__dev_child *ch) {
     snprintf(line, sizeof line, "middleware %s\n", sv->mw);
     cn__dev_child_send(ch, line);
   }
+  for (size_t i = 0; i < d->ntpls; i++) {
+    snprintf(line, sizeof line, "template %s\n", d->tpls[i]);
+    cn__dev_child_send(ch, line);
+  }
   sv->config_sig = d->config_sig;
   sv->env_sig = d->env_sig;
+  sv->tpl_sig = d->tpl_sig;
   cn__dev_child_send_error(ch, d->plain_errors);
   cn__dev_child_send(ch, "serve\n");
 }

@@ -39,11 +39,15 @@
 
 #include "cli/cli.h"
 #include "dev/dev.h"
+#include "page/page.h"
+#include "server/server.h"
 
 #define CTL_FD 3
 
 typedef struct serve {
   FILE *in;
+  cn_manifest_file *files; /* the pages: templates, then page.c/layout.c */
+  size_t nfiles, capfiles;
   cn_app *app;
   cn__dev *dev;
   cn_config cfg;
@@ -128,10 +132,37 @@ static void add_route(serve *s, char *args) {
     reply(s, "fail", f[0], f[2], err);
 }
 
+/* "template <path>" and "pagedef <path>\t<object>" before serve: the
+ * files of the pages, built into one set at serve. */
+static void add_page_file(serve *s, char *args, int def) {
+  char *f[2] = {NULL, NULL}, err[1024];
+  if (fields(args, f, 2) != 1 + def ||
+      cn__array_grow(&s->files, &s->capfiles, s->nfiles, sizeof(*s->files)))
+    return;
+  cn_manifest_file *mf = &s->files[s->nfiles];
+  memset(mf, 0, sizeof(*mf));
+  if (def && !(mf->def = load(f[1], "cn_route", err, sizeof err))) {
+    reply(s, "fail", f[0], f[1], err);
+    return;
+  }
+  if ((mf->path = cn__strdup(f[0])))
+    s->nfiles++;
+}
+
 static void replace_route(serve *s, char *args) {
   char *f[2], err[1024];
   if (fields(args, f, 2) != 2)
     return;
+  if (!strncmp(f[0], "app/", 4)) { /* a page.c or layout.c */
+    const cn_page_def *def = load(f[1], "cn_route", err, sizeof err);
+    cn__pages *p = s->app->pages;
+    if (def && (!p || cn__pages_replace_def(p, f[0], def))) {
+      snprintf(err, sizeof err, "%s is not part of the running app", f[0]);
+      def = NULL;
+    }
+    reply(s, def ? "ok" : "fail", f[0], f[1], def ? NULL : err);
+    return;
+  }
   const cn_route_def *def = load(f[1], "cn_route", err, sizeof err);
   if (def && cn_app_replace(s->app, f[0], def, err, sizeof err))
     def = NULL;
@@ -150,6 +181,10 @@ static int command(serve *s, char *line, const cn_middleware_def **mw,
   arg = arg ? arg + 1 : line + strlen(line);
   if (!strncmp(line, "route ", 6) && !serving) {
     add_route(s, arg);
+  } else if (!strncmp(line, "template ", 9) && !serving) {
+    add_page_file(s, arg, 0);
+  } else if (!strncmp(line, "pagedef ", 8) && !serving) {
+    add_page_file(s, arg, 1);
   } else if (!strncmp(line, "replace ", 8) && serving) {
     replace_route(s, arg);
   } else if (!strncmp(line, "middleware ", 11) && !serving) {
@@ -237,6 +272,14 @@ int cn__cli_cmd_dev_serve(const cn__cli *c, int argc, char **argv) {
   if (stat("public", &st) == 0 && S_ISDIR(st.st_mode) &&
       cn_app_public_dir(s.app, "public"))
     return 1;
+  if (s.nfiles) {
+    cn__pages *pages;
+    if (cn__pages_new(s.files, s.nfiles, 1, &pages, err, sizeof err) ||
+        cn__pages_mount(pages, s.app, err, sizeof err)) {
+      cn__cli_error(c, "%s", err);
+      return 1;
+    }
+  }
   if (cn__dev_install(s.dev, s.app, mw, err, sizeof err)) {
     reply(&s, "fail", "middleware.c", s.mw_so, err);
     if (cn__dev_install(s.dev, s.app, NULL, err, sizeof err))
