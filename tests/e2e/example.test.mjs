@@ -1,0 +1,144 @@
+// The example app (examples/app), built with `cairn build` from a copy in a
+// temporary directory and served by its own .cairn/server: what `make run`
+// shows a newcomer must keep working. Pages (home, blog list, prerendered
+// and on-demand posts, not-found and error pages, metadata), then the API
+// routes, middleware and public files it links to.
+import { spawn } from 'node:child_process';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { REPO, Server } from './lib/server.mjs';
+import { runCairn } from './routing/harness.mjs';
+
+let srv, dir, build;
+const url = (p) => `http://127.0.0.1:${srv.port}${p}`;
+const get = (p, init) => fetch(url(p), { redirect: 'manual', ...init });
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'cairn-example-'));
+  cpSync(join(REPO, 'examples', 'app'), dir, {
+    recursive: true, filter: (src) => !src.includes('/.cairn'),
+  });
+  build = await runCairn(['build', dir]);
+  assert.equal(build.code, 0, build.stdout + build.stderr);
+  const proc = spawn(join(dir, '.cairn', 'server'), [], {
+    cwd: dir, env: { ...process.env, PORT: '0', HOSTNAME: '127.0.0.1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  srv = new Server(proc, { root: dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) }, true);
+  await srv.ready(20000);
+});
+
+after(async () => { if (srv) await srv.stop(); });
+
+test('the build prints each page with the kind Next.js would give it', () => {
+  const out = build.stdout;
+  assert.match(out, /○ \/ +page: static/);
+  assert.match(out, /○ \/blog +page: static/);
+  assert.match(out, /● \/blog\/\[slug\] +page: prerendered/);
+  assert.match(out, /├ \/blog\/hello-cairn\n.*└ \/blog\/layouts\n/);
+  assert.match(out, /ƒ \/hello +page: dynamic/);
+});
+
+test('home: root layout around the page, metadata in <head>, served from memory', async () => {
+  const r = await get('/');
+  const body = await r.text();
+  assert.equal(r.status, 200);
+  assert.equal(r.headers.get('content-type'), 'text/html; charset=utf-8');
+  assert.equal(r.headers.get('x-cairn-cache'), 'HIT');
+  assert.match(body, /^<!doctype html>\n<html lang="en">\n<head>\n<link rel="stylesheet" href="\/style.css">\n<meta charset="utf-8">/);
+  assert.match(body, /<title>cairn<\/title><meta name="description" content="The Next.js server runtime, rebuilt in C.">/);
+  assert.match(body, /<meta property="og:type" content="website"><meta property="og:site_name" content="cairn"><\/head>/);
+  assert.match(body, /<main>\n<h1>cairn<\/h1>[\s\S]*<\/main>\n<footer>Served by cairn \d+\.\d+\.\d+<\/footer>/);
+  const again = await get('/', { headers: { 'if-none-match': r.headers.get('etag') } });
+  assert.equal(again.status, 304);
+  assert.equal(await again.text(), '');
+});
+
+test('blog: the list inside the blog layout, each post through the components/ partial', async () => {
+  const r = await get('/blog');
+  const body = await r.text();
+  assert.equal(r.status, 200);
+  assert.match(body, /<title>Blog \| cairn<\/title>/);
+  assert.match(body, /<div class="blog">\n<aside><a href="\/blog">All posts<\/a><\/aside>\n<section>\n<h1>Blog<\/h1>/);
+  for (const slug of ['hello-cairn', 'layouts', 'on-demand'])
+    assert.match(body, new RegExp(`<li><a href="/blog/${slug}">`));
+  assert.match(body, /<a href="\/blog\/hello-cairn">Hello, cairn<\/a> <time>2026-11-01<\/time><br>What cairn is and why it is written in C.<\/li>/);
+});
+
+test('a prerendered post: from the build, title and Open Graph from its props', async () => {
+  const r = await get('/blog/layouts');
+  const body = await r.text();
+  assert.equal(r.status, 200);
+  assert.equal(r.headers.get('x-cairn-cache'), 'HIT');
+  assert.match(body, /<title>Layouts that wrap every page \| cairn<\/title>/);
+  assert.match(body, /<meta name="description" content="How layout.html nests from the root to the page.">/);
+  // og_* set by the post replace the root's as one group (no og:site_name).
+  assert.match(body, /<meta property="og:title" content="Layouts that wrap every page"><meta property="og:type" content="article"><\/head>/);
+  assert.match(body, /<p>A layout renders around everything below it; \{\{\{children\}\}\} marks where the page goes.<\/p>/);
+});
+
+test('an unlisted post renders on its first request and is kept', async () => {
+  const first = await get('/blog/on-demand');
+  assert.equal(first.status, 200);
+  assert.equal(first.headers.get('x-cairn-cache'), null);
+  assert.match(await first.text(), /<h1>Rendered on demand, then kept<\/h1>/);
+  const second = await get('/blog/on-demand');
+  assert.equal(second.status, 200);
+  assert.equal(second.headers.get('x-cairn-cache'), 'HIT');
+});
+
+test('an unknown post: the blog not-found page inside both layouts, 404, noindex', async () => {
+  const r = await get('/blog/nope');
+  const body = await r.text();
+  assert.equal(r.status, 404);
+  assert.match(body, /<meta name="robots" content="noindex">/);
+  assert.match(body, /<section>\n<h1>No such post<\/h1>/);
+  assert.match(body, /<footer>Served by cairn/);
+});
+
+test('an unknown URL: the root not-found page; an unknown API path keeps its JSON 404', async () => {
+  const r = await get('/no/such/page');
+  assert.equal(r.status, 404);
+  const body = await r.text();
+  assert.match(body, /<main>\n<h1>Not found<\/h1>/);
+  assert.doesNotMatch(body, /No such post/);
+  const api = await get('/api/nope');
+  assert.equal(api.status, 404);
+  assert.deepEqual(await api.json(), { error: 'This page could not be found.', status: 404 });
+});
+
+test('/hello reads the query: rendered per request, escaped', async () => {
+  const r = await get('/hello?name=%3Cb%3E%22x%22');
+  const body = await r.text();
+  assert.equal(r.status, 200);
+  assert.equal(r.headers.get('x-cairn-cache'), null);
+  assert.equal(r.headers.get('cache-control'), 'private, no-cache, no-store, max-age=0, must-revalidate');
+  assert.match(body, /<h1>Hello, &lt;b&gt;&quot;x&quot;!<\/h1>/);
+  assert.match(body, /<title>Hello \| cairn<\/title>/);
+  assert.match(await (await get('/hello?name=bob')).text(), /<h1>Hello, bob!<\/h1>/);
+  assert.match(await (await get('/hello')).text(), /<h1>Hello, stranger!<\/h1>/);
+});
+
+test('a failing loader: the root error page with a digest the log names too', async () => {
+  const r = await get(`/hello?name=${'x'.repeat(65)}`);
+  const body = await r.text();
+  assert.equal(r.status, 500);
+  assert.match(body, /<h1>Something went wrong<\/h1>\n<p>An error occurred while rendering this page.<\/p>/);
+  const digest = body.match(/Digest: ([0-9a-f]{8})/)[1];
+  await srv.waitFor(() => srv.stderr.includes(`digest ${digest}`), 5000, 'the error in the log');
+  assert.match(srv.stderr, /a name of 65 bytes is too long \(at app\/hello\/page.c:\d+; digest/);
+  assert.equal((await get('/')).status, 200, 'still serving');
+});
+
+test('the routes, middleware and public files the home page links to', async () => {
+  assert.deepEqual(await (await get('/api/hello')).json(), { message: 'Hello' });
+  assert.equal((await get('/api/users/42')).status, 200);
+  assert.equal((await get('/api/files/a/b/c')).status, 200);
+  assert.equal((await get('/api/post/abc?pid=123')).status, 200);
+  assert.equal((await get('/api/old/x/y')).status, 200);
+  assert.equal(await (await get('/hello.txt')).text(), await (await fetch(url('/hello.txt'))).text());
+  assert.equal((await get('/style.css')).status, 200);
+});
