@@ -1,6 +1,6 @@
 /*
  * `cairn new <dir>`: a small app that `cairn dev` serves at once: a root
- * layout and page (templates, served once pages land), an API route, a
+ * layout (with its metadata in layout.c) and page, an API route, a
  * public file, .gitignore and a README that is enough to start from.
  */
 #include <dirent.h>
@@ -13,16 +13,23 @@ static const char layout_html[] =
     "<!doctype html>\n"
     "<html lang=\"en\">\n"
     "  <head>\n"
-    "    <meta charset=\"utf-8\">\n"
-    "    <meta name=\"viewport\" content=\"width=device-width, "
-    "initial-scale=1\">\n"
-    "    <title>{{title}}</title>\n"
     "    <link rel=\"icon\" href=\"/cairn.svg\">\n"
     "  </head>\n"
     "  <body>\n"
     "    {{{children}}}\n"
     "  </body>\n"
     "</html>\n";
+
+/* The title and description go into every page's <head>, with the
+ * charset and viewport tags cairn adds by itself. */
+static const char layout_c[] =
+    "/* The root layout's metadata, merged into the <head> of every page.\n"
+    " * A loader here could give the layout data too (see CN_LAYOUT in\n"
+    " * <cairn.h>). */\n"
+    "#include <cairn.h>\n"
+    "\n"
+    "CN_LAYOUT(.metadata = {.title = \"Welcome to cairn\",\n"
+    "                       .description = \"An app made with cairn new.\"});\n";
 
 static const char page_html[] =
     "<main>\n"
@@ -94,7 +101,10 @@ static const char readme[] =
     "| `app/api/hello/route.c` | the route handler for `/api/hello`: one C "
     "function per HTTP method (`.GET`, `.POST`, ...) |\n"
     "| `app/layout.html`, `app/page.html` | the root layout and the home "
-    "page (templates; cairn does not serve pages yet) |\n"
+    "page (Mustache templates; `{{{children}}}` marks where the page goes) "
+    "|\n"
+    "| `app/layout.c` | the layout's metadata (title, description) and, "
+    "optionally, a loader |\n"
     "| `public/` | static files, served at `/` (`/cairn.svg`) |\n"
     "| `.env`, `.env.local` | environment variables, read in C with "
     "`cn_env(\"NAME\")` |\n"
@@ -190,6 +200,7 @@ int cn__cli_cmd_new(const cn__cli *c, int argc, char **argv) {
     return 1;
   }
   if (write_file(c, "app/layout.html", layout_html) ||
+      write_file(c, "app/layout.c", layout_c) ||
       write_file(c, "app/page.html", page_html) ||
       write_file(c, "app/api/hello/route.c", route_c) ||
       write_file(c, "public/cairn.svg", cairn_svg) ||

@@ -170,7 +170,7 @@ static void print_row(cn__cli_entry *e, void *ud) {
   int ssg = pk && !strcmp(pk, "prerendered");
   char last[CN__CLI_PATH];
   last_column(t, e, last, sizeof last);
-  if (e->kind == CN__ROUTE_PAGE)
+  if (e->kind == CN__ROUTE_PAGE && t->objdir)
     page_size(t, e, last, sizeof last);
   int on = t->c->color_out;
   fprintf(t->f, "%s %s%s%s %-*s  %-22s %s\n", gutter,

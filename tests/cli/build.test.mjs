@@ -34,7 +34,7 @@ describe('cairn routes', () => {
     const rows = lines.slice(app + 1, pages - 1).map((l) => l.split(/\s{2,}/).map((s) => s.trim()));
     assert.deepEqual(rows.map((c) => c[0].replace(/^\S+ \S+ /, '')),
       ['/', '/api/files/[...path]', '/api/hello', '/api/users/[id]']);
-    assert.match(lines[app + 1], /^┌ ○ \/ +page \(not yet served\) +app\/page\.html$/);
+    assert.match(lines[app + 1], /^┌ ○ \/ +page +app\/page\.html$/);
     assert.match(lines[app + 2], /^├ ƒ \/api\/files\/\[\.\.\.path\] +API \(route handler\) +app\/api\/files\/\[\.\.\.path\]\/route\.c$/);
     assert.match(lines[app + 4], /^└ ƒ \/api\/users\/\[id\] +API \(route handler\) +app\/api\/users\/\[id\]\/route\.c$/);
     assert.match(lines[pages + 1], /^─ ƒ \/api\/post\/\[pid\] +API \(pages\/api\) +pages\/api\/post\/\[pid\]\.c$/);
@@ -48,7 +48,7 @@ describe('cairn routes', () => {
     rmSync(join(dir, 'app'), { recursive: true });
     const r = await run(['routes', dir]);
     assert.equal(r.code, 0);
-    assert.match(r.stdout, /No routes: add app\/api\/hello\/route\.c/);
+    assert.match(r.stdout, /No routes: add app\/page\.html, app\/api\/hello\/route\.c/);
   });
 
   const conflicts = [
@@ -100,7 +100,8 @@ describe('cairn build', () => {
     assert.match(r.stdout, /Compiled 5 files in \d/);
     assert.match(r.stdout, /Linked \.cairn\/server/);
     assert.match(r.stdout, /^├ ƒ \/api\/hello +API \(route handler\) +\d+(\.\d)? k?B$/m);
-    assert.match(r.stdout, /^┌ ○ \/ +page \(not yet served\) +-$/m);
+    assert.match(r.stdout, /^┌ ○ \/ +page: static +\d+ B$/m);
+    assert.match(r.stdout, /Generated static pages in \d/);
     assert.match(r.stdout, /^ƒ Middleware +\d+(\.\d)? k?B$/m);
     assert.match(r.stdout, /Build finished in \d+(ms|\.\ds)\n$/);
     // The manifest lists every route with its source file.

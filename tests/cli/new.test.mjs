@@ -13,7 +13,7 @@ import {
 
 after(() => { killAll(); removeTemps(); });
 
-const NEW_FILES = ['.gitignore', 'README.md', 'app/api/hello/route.c', 'app/layout.html', 'app/page.html',
+const NEW_FILES = ['.gitignore', 'README.md', 'app/api/hello/route.c', 'app/layout.c', 'app/layout.html', 'app/page.html',
   'public/cairn.svg'];
 
 function listFiles(dir, base = '') {
@@ -36,7 +36,7 @@ describe('cairn new', () => {
     assert.match(readFileSync(join(dir, 'app/layout.html'), 'utf8'), /\{\{\{children\}\}\}/);
     const routes = await run(['routes', dir]);
     assert.match(routes.stdout, /\/api\/hello +API \(route handler\)/);
-    assert.match(routes.stdout, /○ \/ +page \(not yet served\)/);
+    assert.match(routes.stdout, /○ \/ +page +app\/page.html/);
   });
 
   test('creates missing parent directories', async () => {
