@@ -382,8 +382,20 @@ typedef int cn_metadata_fn(cn_req *req, const json_t *props, json_t **meta);
  * value is an array of segments). Runs at build. */
 typedef int cn_static_params_fn(json_t **params);
 
+/* A deferred (streamed) section: in a template,
+ *     {{#defer.comments}}<p>Loading…</p>{{/defer.comments}}
+ * sends the fallback inside the page's first bytes while the loader named
+ * "comments" runs; its props then render the partial of the same name
+ * (components/comments.html, or comments.html beside the page), streamed
+ * in place of the fallback as soon as it is ready. */
+typedef struct cn_deferred {
+  const char *name;
+  cn_loader *loader;
+} cn_deferred;
+
 typedef struct cn_page_def {
   cn_loader *loader;
+  cn_deferred deferred[16];           /* streamed sections, by name */
   cn_metadata metadata;
   cn_metadata_fn *generate_metadata;
   int dynamic;                        /* render per request, always */

@@ -17,11 +17,23 @@ void cn__arena_init(cn__arena *a, void *inline_mem, size_t inline_len) {
   a->inline_mem = inline_mem;
   a->inline_len = inline_len;
   a->blocks = NULL;
+  a->lock = NULL;
   a->cur = inline_mem;
   a->end = inline_mem ? (char *)inline_mem + inline_len : NULL;
 }
 
+static void *alloc(cn__arena *a, size_t size);
+
 void *cn__arena_alloc(cn__arena *a, size_t size) {
+  if (!a->lock)
+    return alloc(a, size);
+  pthread_mutex_lock(a->lock);
+  void *p = alloc(a, size);
+  pthread_mutex_unlock(a->lock);
+  return p;
+}
+
+static void *alloc(cn__arena *a, size_t size) {
   size = ALIGN16(size ? size : 1);
   uintptr_t cur = ((uintptr_t)a->cur + 15) & ~(uintptr_t)15;
   if (a->cur && cur + size <= (uintptr_t)a->end && cur + size > cur) {

@@ -7,6 +7,7 @@
 #ifndef CN_COMMON_H
 #define CN_COMMON_H
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -68,6 +69,11 @@ typedef struct cn__arena {
   cn__arena_block *blocks; /* malloc'd blocks, newest first */
   char *inline_mem;
   size_t inline_len;
+  /* NULL, except while several threads may allocate from the arena at once
+   * (a page's loaders running in parallel): then every allocation takes
+   * this mutex. The one who sets it clears it before the arena is used by
+   * one thread again. */
+  pthread_mutex_t *lock;
 } cn__arena;
 
 void cn__arena_init(cn__arena *a, void *inline_mem, size_t inline_len);
@@ -102,6 +108,23 @@ cn_str cn__str_trim(cn_str s); /* strips SP and HTAB at both ends */
  * insensitive; k/m/g are powers of 1024, as the `bytes` npm package reads
  * them). 0 or CN_EINVAL. */
 int cn__parse_size(const char *s, size_t *out);
+
+/* --- tasks ------------------------------------------------------------- */
+
+/* Work for a task thread: fn(arg) runs once on some thread of a process-wide
+ * pool (threads start on demand, up to 256, and then wait for work); the
+ * caller owns the task and must keep it alive until fn has returned. For
+ * work that may block (page loaders running in parallel); cheap work is
+ * better done in place. */
+typedef struct cn__task {
+  void (*fn)(void *arg);
+  void *arg;
+  struct cn__task *next;
+} cn__task;
+
+/* Queue t. 0, or CN_ESYS when no thread exists and none can be started
+ * (the caller then runs fn itself). */
+int cn__task_run(cn__task *t);
 
 /* --- time -------------------------------------------------------------- */
 

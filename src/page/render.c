@@ -11,33 +11,13 @@
  */
 #include <stdio.h>
 
-#include "page/meta.h"
-#include "page/page.h"
-#include "server/server.h"
+#include "page/page_int.h"
 
-typedef enum outcome { GO, DONE, NOT_FOUND, FAILED } outcome;
-
-typedef struct render {
-  cn_req *req;
-  cn__page *pg; /* NULL: the root not-found page for an unmatched URL */
-  cn__pages *set;
-  cn__pdir **chain;
-  size_t n;
-  json_t *base;             /* {"params": ...}: the bottom of every stack */
-  json_t **props;           /* n + 1 */
-  const cn_page_def **defs; /* n + 1 */
-  cn__buf out, head;
-  size_t shell_end;         /* out's length after the first layout's head */
-  /* The failure being answered. */
-  size_t level;
-  char msg[512];
-  char src[256];
-} render;
 
 /* ------------------------------------------------------------ helpers */
 
-static const cn__tpl *lookup(void *ud, cn_str name) {
-  render *r = ud;
+const cn__tpl *cn__render_lookup(void *ud, cn_str name) {
+  cn__render *r = ud;
   char path[512];
   if (!name.len || name.len > 200 || name.ptr[0] == '/' ||
       memmem(name.ptr, name.len, "..", 2))
@@ -85,20 +65,14 @@ static json_t *params_json(const cn_req *req) {
   return o;
 }
 
-static const cn_page_def *def_at(const render *r, size_t level) {
-  cn__pdef *d = level < r->n ? r->chain[level]->layout_def
-                             : (r->pg ? r->pg->def : NULL);
-  return d ? atomic_load(&d->def) : NULL;
-}
-
-static const char *def_path(const render *r, size_t level) {
+static const char *def_path(const cn__render *r, size_t level) {
   cn__pdef *d = level < r->n ? r->chain[level]->layout_def
                              : (r->pg ? r->pg->def : NULL);
   return d ? d->path : "?";
 }
 
 /* Record why level failed: the loader's own words when it used cn_fail. */
-static outcome fail(render *r, size_t level, int rc, const char *what) {
+static cn__outcome fail(cn__render *r, size_t level, int rc, const char *what) {
   cn_req *req = r->req;
   r->level = level;
   if (req->fail_msg) {
@@ -108,42 +82,24 @@ static outcome fail(render *r, size_t level, int rc, const char *what) {
     snprintf(r->msg, sizeof r->msg, "%s %s", what, cn_strerror(rc));
     snprintf(r->src, sizeof r->src, "%s", def_path(r, level));
   }
-  return FAILED;
+  return CN__FAILED;
 }
 
-static outcome settle(render *r, size_t level, int rc) {
+static cn__outcome settle(cn__render *r, size_t level, int rc) {
   if (r->req->res.finished)
-    return DONE; /* a redirect, or the loader answered by itself */
+    return CN__DONE; /* a redirect, or the loader answered by itself */
   if (rc == 0)
-    return GO;
+    return CN__GO;
   if (rc == CN_PAGE_NOT_FOUND) {
     r->level = level;
-    return NOT_FOUND;
+    return CN__NOT_FOUND;
   }
   return fail(r, level, rc < 0 ? rc : CN_ESTATE,
               rc == CN_PAGE_REDIRECT ? "the redirect failed:"
                                      : "the loader failed:");
 }
 
-/* Loaders root to leaf; then each level's metadata. */
-static outcome load(render *r, int not_found_page) {
-  for (size_t i = 0; i <= r->n; i++) {
-    const cn_page_def *d = r->defs[i] = def_at(r, i);
-    if (i == r->n && not_found_page) {
-      r->level = i;
-      return NOT_FOUND;
-    }
-    if (!d || !d->loader)
-      continue;
-    int rc = d->loader(r->req, &r->props[i]);
-    outcome o = settle(r, i, rc);
-    if (o != GO)
-      return o;
-  }
-  return GO;
-}
-
-static outcome metadata(render *r, size_t upto, int noindex, int page) {
+static cn__outcome metadata(cn__render *r, size_t upto, int noindex, int page) {
   cn__meta m;
   cn__meta_init(&m);
   for (size_t i = 0; i <= upto && i <= r->n; i++) {
@@ -153,8 +109,8 @@ static outcome metadata(render *r, size_t upto, int noindex, int page) {
     json_t *gen = NULL;
     if (d->generate_metadata) {
       int rc = d->generate_metadata(r->req, r->props[i], &gen);
-      outcome o = settle(r, i, rc);
-      if (o != GO) {
+      cn__outcome o = settle(r, i, rc);
+      if (o != CN__GO) {
         json_decref(gen);
         return o;
       }
@@ -167,27 +123,28 @@ static outcome metadata(render *r, size_t upto, int noindex, int page) {
   r->head.len = 0;
   if (cn__meta_write(&m, noindex, &r->head))
     return fail(r, r->n, CN_ENOMEM, "metadata:");
-  return GO;
+  return CN__GO;
 }
 
 /* ---------------------------------------------------------- rendering */
 
-static int span(render *r, const cn__ptpl *t, uint32_t from, uint32_t to,
-                json_t *props, cn__tpl_error *te) {
+int cn__render_span(cn__render *r, const cn__ptpl *t, uint32_t from,
+                    uint32_t to, json_t *props, cn__tpl_error *te) {
   const json_t *stack[2] = {r->base, props};
-  cn__tpl_partials parts = {.lookup = lookup, .ud = r};
+  cn__tpl_partials parts = {.lookup = cn__render_lookup, .ud = r,
+                            .defer = r->njobs ? cn__stream_defer : NULL};
   return cn__tpl_render_span(t->tpl, from, to, stack, props ? 2 : 1, &parts,
                              &r->out, te);
 }
 
-static const cn__ptpl *layout_tpl(render *r, size_t i, cn__tpl_error *te) {
+static const cn__ptpl *layout_tpl(cn__render *r, size_t i, cn__tpl_error *te) {
   return cn__pages_tpl(r->set, r->chain[i]->layout, te);
 }
 
 /* Layouts 0..upto-1 around leaf (a template, or literal text when NULL),
  * then the metadata into the first <head>. On failure, *bad is the level
  * that failed (upto for the leaf) and te says why. */
-static int wrap(render *r, size_t upto, const cn__ptpl *leaf,
+static int wrap(cn__render *r, size_t upto, const cn__ptpl *leaf,
                 const char *text, json_t *leaf_props, size_t *bad,
                 cn__tpl_error *te) {
   int rc = 0, first = 1;
@@ -201,7 +158,8 @@ static int wrap(render *r, size_t upto, const cn__ptpl *leaf,
       *bad = i;
       continue;
     }
-    rc = span(r, t, 0, t->children, r->props[i], te);
+    r->level_now = i;
+    rc = cn__render_span(r, t, 0, t->children, r->props[i], te);
     *bad = i;
     if (first)
       r->shell_end = r->out.len, first = 0;
@@ -209,8 +167,9 @@ static int wrap(render *r, size_t upto, const cn__ptpl *leaf,
   if (rc)
     return rc;
   *bad = upto;
+  r->level_now = upto;
   if (leaf)
-    rc = span(r, leaf, 0, (cn__tpl_nodes(leaf->tpl, &count), count),
+    rc = cn__render_span(r, leaf, 0, (cn__tpl_nodes(leaf->tpl, &count), count),
               leaf_props, te);
   else
     rc = cn__buf_append(&r->out, text, strlen(text));
@@ -222,7 +181,8 @@ static int wrap(render *r, size_t upto, const cn__ptpl *leaf,
       continue;
     const cn__tpl_node *nodes = cn__tpl_nodes(t->tpl, &count);
     *bad = i;
-    rc = span(r, t, nodes[t->children].end, count, r->props[i], te);
+    r->level_now = i;
+    rc = cn__render_span(r, t, nodes[t->children].end, count, r->props[i], te);
   }
   if (!rc)
     rc = cn__meta_insert(&r->out, 0, r->shell_end ? r->shell_end : r->out.len,
@@ -230,7 +190,7 @@ static int wrap(render *r, size_t upto, const cn__ptpl *leaf,
   return rc;
 }
 
-static outcome render_tpl_error(render *r, size_t level, int rc,
+static cn__outcome render_tpl_error(cn__render *r, size_t level, int rc,
                                 const cn__tpl_error *te) {
   r->level = level;
   if (te->message[0] && te->line)
@@ -242,10 +202,10 @@ static outcome render_tpl_error(render *r, size_t level, int rc,
     snprintf(r->msg, sizeof r->msg, "rendering failed: %s", cn_strerror(rc));
   snprintf(r->src, sizeof r->src, "%s",
            te->name[0] ? te->name : "a template");
-  return FAILED;
+  return CN__FAILED;
 }
 
-static int finish(render *r, int status, const char *cache_control) {
+static int finish(cn__render *r, int status, const char *cache_control) {
   cn_res *res = &r->req->res;
   int rc = cn_res_status(res, status);
   if (!rc && !res->has_type)
@@ -257,17 +217,17 @@ static int finish(render *r, int status, const char *cache_control) {
 
 /* ---------------------------------------------------------- boundaries */
 
-static uint32_t digest_of(const render *r) {
+uint32_t cn__render_digest(const char *msg, const char *src) {
   uint32_t h = 2166136261u;
-  for (const char *p = r->msg; *p; p++)
+  for (const char *p = msg; *p; p++)
     h = (h ^ (unsigned char)*p) * 16777619u;
-  for (const char *p = r->src; *p; p++)
+  for (const char *p = src; *p; p++)
     h = (h ^ (unsigned char)*p) * 16777619u;
   return h;
 }
 
 /* The last resort: no error.html above the failure, or it failed too. */
-static int builtin_error(render *r, const char *digest, int details) {
+static int builtin_error(cn__render *r, const char *digest, int details) {
   r->out.len = 0;
   cn__buf *o = &r->out;
   int rc = cn__buf_appendf(
@@ -291,13 +251,13 @@ static int builtin_error(render *r, const char *digest, int details) {
   return rc ? rc : finish(r, 500, "no-store");
 }
 
-static int details_on(const render *r) {
+static int details_on(const cn__render *r) {
   return r->set->dev || (r->req->loop && r->req->loop->server->config.dev);
 }
 
 /* The nearest boundary directory for a failure at level, or -1. */
-static long nearest(const render *r, int not_found) {
-  long j = r->level >= r->n ? (long)r->n - 1 : (long)r->level - 1;
+long cn__render_nearest(const cn__render *r, size_t level, int not_found) {
+  long j = level >= r->n ? (long)r->n - 1 : (long)level - 1;
   for (; j >= 0; j--)
     if (not_found ? r->chain[j]->not_found != NULL
                   : r->chain[j]->error != NULL)
@@ -305,9 +265,10 @@ static long nearest(const render *r, int not_found) {
   return -1;
 }
 
-static int answer_error(render *r) {
+static int answer_error(cn__render *r) {
+  cn__pjobs_finish(r); /* no section streams into an error page */
   char digest[16];
-  snprintf(digest, sizeof digest, "%08x", digest_of(r));
+  snprintf(digest, sizeof digest, "%08x", cn__render_digest(r->msg, r->src));
   cn_req *req = r->req;
   fprintf(stderr, "cairn: %.*s %.*s: %s (at %s; digest %s)\n",
           (int)req->msg.rl.method.len, req->msg.rl.method.ptr,
@@ -318,7 +279,7 @@ static int answer_error(render *r) {
     req->fail_file = cn__arena_printf(&req->arena, "%s", r->src);
   }
   int details = details_on(r);
-  long j = nearest(r, 0);
+  long j = cn__render_nearest(r, r->level, 0);
   if (j < 0)
     return builtin_error(r, digest, details);
   json_t *err = json_pack("{s:{s:s,s:s}}", "error", "message",
@@ -333,7 +294,7 @@ static int answer_error(render *r) {
   const cn__ptpl *t = cn__pages_tpl(r->set, r->chain[j]->error, &te);
   size_t bad;
   int rc = !err ? CN_ENOMEM : !t ? CN_ENOENT : 0;
-  if (!rc && metadata(r, (size_t)j, 0, 0) != GO)
+  if (!rc && metadata(r, (size_t)j, 0, 0) != CN__GO)
     rc = CN_EIO;
   if (!rc)
     rc = wrap(r, (size_t)j + 1, t, NULL, err, &bad, &te);
@@ -343,8 +304,9 @@ static int answer_error(render *r) {
   return finish(r, 500, "no-store");
 }
 
-static int answer_not_found(render *r) {
-  long j = nearest(r, 1);
+static int answer_not_found(cn__render *r) {
+  cn__pjobs_finish(r);
+  long j = cn__render_nearest(r, r->level, 1);
   cn__tpl_error te = {0};
   size_t bad;
   const cn__ptpl *t = j >= 0 ? cn__pages_tpl(r->set, r->chain[j]->not_found,
@@ -363,7 +325,7 @@ static int answer_not_found(render *r) {
       return CN_ENOMEM;
     text = "<!DOCTYPE html><html><body><h1>404</h1><p>This page could not "
            "be found.</p></body></html>";
-  } else if (metadata(r, upto - 1, 1, 0) != GO) {
+  } else if (metadata(r, upto - 1, 1, 0) != CN__GO) {
     return answer_error(r);
   }
   int rc = wrap(r, upto, t, text, NULL, &bad, &te);
@@ -376,37 +338,40 @@ static int answer_not_found(render *r) {
 
 /* ---------------------------------------------------------- the page */
 
-static int run(render *r, int not_found_page) {
+static int run(cn__render *r, int not_found_page) {
   cn_req *req = r->req;
-  outcome o = load(r, not_found_page);
-  if (o == GO)
+  cn__outcome o = cn__render_load(r, 0, r->n, not_found_page);
+  if (o == CN__GO)
     o = metadata(r, r->n, 0, 1);
-  if (o == GO) {
+  if (o == CN__GO) {
     cn__tpl_error te = {0};
     size_t bad = 0;
     const cn__ptpl *t = cn__pages_tpl(r->set, r->pg->tpl, &te);
     int rc = t ? wrap(r, r->n, t, NULL, r->props[r->n], &bad, &te)
                : (bad = r->n, te.code ? te.code : CN_ENOENT);
+    const char *cc = cn__page_kind_of(r->pg) == CN__PAGE_DYNAMIC ||
+                             atomic_load(&req->dynamic_used)
+                         ? "private, no-cache, no-store, max-age=0, "
+                           "must-revalidate"
+                         : "s-maxage=31536000, stale-while-revalidate";
     if (rc)
       o = render_tpl_error(r, bad < r->n ? bad : r->n, rc, &te);
+    else if (r->placeholders)
+      return cn__stream_send(r, cc);
     else
-      return finish(r, 200, cn__page_kind_of(r->pg) == CN__PAGE_DYNAMIC ||
-                                    atomic_load(&req->dynamic_used)
-                                ? "private, no-cache, no-store, max-age=0, "
-                                  "must-revalidate"
-                                : "s-maxage=31536000, stale-while-revalidate");
+      return finish(r, 200, cc);
   }
   switch (o) {
-  case DONE:
+  case CN__DONE:
     return 0;
-  case NOT_FOUND:
+  case CN__NOT_FOUND:
     return answer_not_found(r);
   default:
     return answer_error(r);
   }
 }
 
-static int begin(render *r, cn_req *req, cn__page *pg, cn__pages *set) {
+static int begin(cn__render *r, cn_req *req, cn__page *pg, cn__pages *set) {
   memset(r, 0, sizeof(*r));
   r->req = req;
   r->pg = pg;
@@ -424,7 +389,8 @@ static int begin(render *r, cn_req *req, cn__page *pg, cn__pages *set) {
   return 0;
 }
 
-static void end(render *r) {
+static void end(cn__render *r) {
+  cn__pjobs_finish(r);
   for (size_t i = 0; r->props && i <= r->n; i++)
     json_decref(r->props[i]);
   json_decref(r->base);
@@ -434,7 +400,7 @@ static void end(render *r) {
 
 int cn__page_handler(cn_req *req, cn_res *res) {
   cn__page *pg = req->hit.endpoint ? req->hit.endpoint->page : NULL;
-  render r;
+  cn__render r;
   (void)res;
   if (!pg)
     return CN_ESTATE;
@@ -465,51 +431,22 @@ int cn__page_handler(cn_req *req, cn_res *res) {
 
 int cn__page_not_found_handler(cn_req *req, cn_res *res) {
   cn__pages *set = req->loop ? req->loop->server->app->pages : NULL;
-  render r;
+  cn__render r;
   (void)res;
   if (!set)
     return CN_ESTATE;
   int rc = begin(&r, req, NULL, set);
   if (!rc) {
-    for (size_t i = 0; i < r.n; i++) {
-      r.defs[i] = def_at(&r, i);
-      if (r.defs[i] && r.defs[i]->loader) {
-        outcome o = settle(&r, i, r.defs[i]->loader(req, &r.props[i]));
-        if (o == DONE)
-          goto out;
-        if (o != GO) {
-          rc = o == FAILED ? answer_error(&r) : answer_not_found(&r);
-          goto out;
-        }
-      }
-    }
-    r.level = r.n; /* as if the page below the root said "not found" */
-    rc = answer_not_found(&r);
+    /* As if a page below the root said "not found": the root layout's
+     * loader runs, its deferred sections are not waited for. */
+    cn__outcome o = r.n ? cn__render_load(&r, 0, r.n - 1, 0) : CN__GO;
+    cn__pjobs_finish(&r);
+    if (o == CN__GO)
+      r.level = r.n;
+    rc = o == CN__DONE      ? 0
+         : o == CN__FAILED ? answer_error(&r)
+                            : answer_not_found(&r);
   }
-out:
   end(&r);
   return rc;
-}
-
-/* ----------------------------------------------------------- the API */
-
-int cn_not_found(cn_req *req) {
-  (void)req;
-  return CN_PAGE_NOT_FOUND;
-}
-
-int cn_redirect(cn_req *req, int status, const char *location) {
-  int rc = cn_res_redirect(&req->res, status, location);
-  return rc ? rc : CN_PAGE_REDIRECT;
-}
-
-int cn_fail_at(cn_req *req, const char *file, int line, const char *fmt,
-               ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  req->fail_msg = cn__arena_vprintf(&req->arena, fmt, ap);
-  va_end(ap);
-  req->fail_file = file;
-  req->fail_line = line;
-  return CN_EIO;
 }

@@ -183,23 +183,39 @@ size_t cn_req_query_all(const cn_req *req, const char *key,
   return k;
 }
 
+static void parse_cookies(const cn_req *req, cn__reqdata *d) {
+  if (!d->cookies_done) {
+    d->cookies_done = 1;
+    cn_str hs[16], n, v;
+    size_t k = 0;
+    for (size_t i = 0; k < 16 && i < req->msg.nheaders; i++) {
+      n = req->msg.headers[i].name;
+      v = req->msg.headers[i].value;
+      if (cn__str_ieq2(n, CN_STR("cookie")))
+        hs[k++] = v;
+    }
+    if (cn__cookie_parse(&((cn_req *)req)->arena, hs, k, 0, &d->cookies,
+                         NULL))
+      d->cookies.len = 0; /* too many cookies: none is trusted */
+  }
+}
+
 cn_str cn_req_cookie(const cn_req *req, const char *name) {
   cn__req_mark_dynamic(req);
   cn__reqdata *d = data_of(req);
   if (!d)
     return CN_STR_NULL;
-  if (!d->cookies_done) {
-    d->cookies_done = 1;
-    cn_str hs[16], n, v;
-    size_t k = 0;
-    for (size_t i = 0; k < 16 && cn_req_header_at(req, i, &n, &v) == 0; i++)
-      if (cn__str_ieq2(n, CN_STR("cookie")))
-        hs[k++] = v;
-    if (cn__cookie_parse(&((cn_req *)req)->arena, hs, k, 0, &d->cookies,
-                         NULL))
-      d->cookies.len = 0; /* too many cookies: none is trusted */
-  }
+  parse_cookies(req, d);
   return cn__pairs_get(&d->cookies, cn__cstr(name));
+}
+
+int cn__req_preparse(cn_req *req) {
+  cn__reqdata *d = data_of(req);
+  if (!d)
+    return CN_ENOMEM;
+  parse_query(req, d);
+  parse_cookies(req, d);
+  return 0;
 }
 
 cn_body_kind cn_req_body_kind(const cn_req *req) {

@@ -307,6 +307,9 @@ static inline void cn__req_mark_dynamic(const cn_req *req) {
   atomic_store_explicit(&((cn_req *)req)->dynamic_used, 1,
                         memory_order_relaxed);
 }
+/* Parse the query and the cookies now, so that threads reading them at
+ * once (a page's parallel loaders) find them parsed. 0 or CN_ENOMEM. */
+int cn__req_preparse(cn_req *req);
 /* A request made without a connection, for rendering a page at build
  * (prerender): GET path, no headers. Free with cn__req_free_detached. */
 cn_req *cn__req_detached(cn_app *app, const char *path);

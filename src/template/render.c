@@ -279,8 +279,32 @@ static int render_in(rstate *s, const cn__tpl *t, uint32_t i,
   return rc;
 }
 
+/* A "defer.<name>" section when the environment streams (template.h). */
+static int render_defer(rstate *s, const cn__tpl *t, uint32_t i) {
+  const cn__tpl_node *n = &t->nodes[i];
+  const cn__tpl_part *pp = &t->parts[n->part0];
+  cn_str name = cn__str(t->pool + pp[1].off, pp[1].len);
+  int rc = s->env->defer(s->env->ud, name, 1, s->out);
+  if (rc == 1)
+    return 0;
+  if (rc < 0)
+    return rfail(s, t, n, rc, "the deferred section could not start");
+  rc = render_nodes(s, t, i + 1, n->end);
+  if (!rc && (rc = s->env->defer(s->env->ud, name, 0, s->out)) < 0)
+    return rfail(s, t, n, rc, "the deferred section could not end");
+  return rc > 0 ? 0 : rc;
+}
+
+static int is_defer(const rstate *s, const cn__tpl *t, const cn__tpl_node *n) {
+  const cn__tpl_part *pp = &t->parts[n->part0];
+  return s->env && s->env->defer && n->nparts == 2 && pp[0].len == 5 &&
+         !memcmp(t->pool + pp[0].off, "defer", 5);
+}
+
 static int render_section(rstate *s, const cn__tpl *t, uint32_t i) {
   const cn__tpl_node *n = &t->nodes[i];
+  if (is_defer(s, t, n))
+    return render_defer(s, t, i);
   const json_t *v = lookup(s, t, n);
   int rc = 0;
   if (json_is_array(v)) {

@@ -118,6 +118,13 @@ typedef struct cn__tpl_error {
 typedef struct cn__tpl_partials {
   const cn__tpl *(*lookup)(void *ud, cn_str name);
   void *ud;
+  /* Streaming (src/page): a section named "defer.<name>" is a deferred
+   * section. When this is set, such a section is rendered once, with no
+   * context pushed: defer(ud, name, 1, out) first, then its children (the
+   * fallback) unless that call returned 1, then defer(ud, name, 0, out)
+   * unless it returned 1. A negative return fails the render. When NULL,
+   * the section is an ordinary one. */
+  int (*defer)(void *ud, cn_str name, int open, cn__buf *out);
   size_t max_output;
   uint64_t max_steps;
 } cn__tpl_partials;

@@ -1,0 +1,117 @@
+/*
+ * page_int.h: what the files of one page request share (render.c: the
+ * request and its boundaries; loaders.c: loaders run in parallel;
+ * stream.c: deferred sections and the streamed response).
+ *
+ * A render lives on the stack of the handler thread that renders the page.
+ * Loader jobs point into it; the handler never returns before every job it
+ * started has finished (loaders use the request), even when the client has
+ * gone.
+ */
+#ifndef CN_PAGE_INT_H
+#define CN_PAGE_INT_H
+
+#include "page/meta.h"
+#include "page/page.h"
+#include "server/server.h"
+
+typedef enum cn__outcome {
+  CN__GO, CN__DONE, CN__NOT_FOUND, CN__FAILED
+} cn__outcome;
+
+typedef struct cn__render cn__render;
+
+/* One loader running for a render: a level's loader, a deferred section's,
+ * or a whole segment below a loading.html (level == CN__PJOB_SEGMENT). */
+typedef struct cn__pjob {
+  cn__task task;
+  cn__render *r;
+  size_t level;      /* whose loader (a layout's, or r->n for the page) */
+  cn_loader *fn;
+  const char *name;  /* deferred: the section's name */
+  json_t *props;     /* what it gave (a new reference) */
+  int rc;
+  int done;
+  /* Written by cn_fail / cn_redirect while the loader runs. */
+  char msg[256], src[256];
+  int failed_with_msg;
+  int redirect_status;
+  char *redirect;    /* malloc'd */
+  /* Deferred sections: where its placeholders are, how many. */
+  int placeholders[8];
+  int nplaceholders;
+  struct cn__pjob *next_done; /* completion order */
+} cn__pjob;
+
+/* Jobs of one render. */
+typedef struct cn__pgroup {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  int pending;
+  cn__pjob *done_head, *done_tail; /* finished, not yet taken */
+} cn__pgroup;
+
+struct cn__render {
+  cn_req *req;
+  cn__page *pg; /* NULL: the root not-found page for an unmatched URL */
+  cn__pages *set;
+  cn__pdir **chain;
+  size_t n;
+  json_t *base;             /* {"params": ...}: the bottom of every stack */
+  json_t **props;           /* n + 1 */
+  const cn_page_def **defs; /* n + 1 */
+  cn__buf out, head;
+  size_t shell_end;         /* out's length after the first layout's head */
+  size_t level_now;         /* the level whose template is rendering */
+  /* The failure being answered. */
+  size_t level;
+  char msg[512];
+  char src[256];
+  /* Parallel loaders and deferred sections. */
+  cn__pgroup group;
+  int group_init;
+  pthread_mutex_t arena_mu;
+  cn__pjob *jobs;           /* deferred jobs, in the arena */
+  size_t njobs;
+  int streaming;            /* deferred sections are being streamed */
+  int placeholders;         /* placeholders written so far */
+};
+
+/* loaders.c */
+
+/* Run the loaders of levels [from, to] (to may be r->n, the page) at once,
+ * the first on this thread, and start every deferred section's loader of
+ * those levels (their jobs go to r->jobs; collect them with
+ * cn__pjobs_next). not_found_page: the page's own loader is not run, the
+ * page answers not found. The outcome of the first level, in order, that
+ * did not go on; r->level and r->msg say which and why. */
+cn__outcome cn__render_load(cn__render *r, size_t from, size_t to,
+                            int not_found_page);
+
+/* The next finished deferred job in completion order, waiting for it; NULL
+ * when none is left. */
+cn__pjob *cn__pjobs_next(cn__render *r);
+
+/* Wait for every job and release them (also on every error path). */
+void cn__pjobs_finish(cn__render *r);
+
+/* The deferred job named name of a level at or above level_now, NULL. */
+cn__pjob *cn__pjob_find(cn__render *r, cn_str name);
+
+/* render.c, for stream.c */
+int cn__render_span(cn__render *r, const cn__ptpl *t, uint32_t from,
+                    uint32_t to, json_t *props, cn__tpl_error *te);
+const cn__tpl *cn__render_lookup(void *ud, cn_str name);
+long cn__render_nearest(const cn__render *r, size_t level, int not_found);
+uint32_t cn__render_digest(const char *msg, const char *src);
+
+/* stream.c */
+
+/* The template hook for {{#defer.name}} sections (template.h). */
+int cn__stream_defer(void *ud, cn_str name, int open, cn__buf *out);
+
+/* Send r->out as the page's first bytes and stream the deferred sections
+ * as they finish. 0, or a CN_E* code (the client went away: CN_ECLOSED). */
+int cn__stream_send(cn__render *r, const char *cache_control);
+
+#endif /* CN_PAGE_INT_H */
