@@ -256,6 +256,19 @@ CN_EXTERN int cn_res_send_file(cn_res *res, const char *path);
 CN_EXTERN int cn_res_write(cn_res *res, const void *data, size_t len);
 CN_EXTERN int cn_res_end(cn_res *res);
 
+/* Server-Sent Events (text/event-stream) on a streamed response. The first
+ * call sends the head (Content-Type: text/event-stream unless the handler
+ * set one, Cache-Control: no-cache). cn_sse_event writes one event: event
+ * and id may be NULL and must not contain CR or LF (CN_EINVAL); each line
+ * of data becomes a data: field. cn_sse_retry sets the client's reconnect
+ * delay; cn_sse_comment writes ": text", a heartbeat that keeps proxies from
+ * closing an idle stream. Each returns CN_ECLOSED once the client has gone:
+ * the handler's loop stops there. Finish with cn_res_end. */
+CN_EXTERN int cn_sse_event(cn_res *res, const char *event, const char *id,
+                           const char *data);
+CN_EXTERN int cn_sse_retry(cn_res *res, unsigned ms);
+CN_EXTERN int cn_sse_comment(cn_res *res, const char *text);
+
 /* ---------------------------------------------------------------- routes */
 
 /* A handler answers one request. It runs on a handler thread and may block
