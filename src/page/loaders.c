@@ -21,12 +21,31 @@ static int is_deferred(const cn__render *r, const cn__pjob *j) {
   return j >= r->jobs && j < r->jobs + r->njobs;
 }
 
+/* A segment behind loading.html: its levels' loaders one after the other,
+ * their props kept in the render (no other thread touches those levels);
+ * the first that does not go on stops it and its level is noted. */
+static int run_segment(cn__pjob *j) {
+  cn__render *r = j->r;
+  for (size_t i = r->seg_from; i <= r->n; i++) {
+    const cn_page_def *d = r->defs[i];
+    j->level = i;
+    if (i == r->n && j->unlisted) /* the page is not found */
+      return CN_PAGE_NOT_FOUND;
+    if (!d || !d->loader)
+      continue;
+    int rc = d->loader(r->req, &r->props[i]);
+    if (rc || j->redirect)
+      return rc;
+  }
+  return 0;
+}
+
 static void run_job(void *arg) {
   cn__pjob *j = arg, *prev = current;
   cn__render *r = j->r;
   current = j;
   j->props = NULL;
-  j->rc = j->fn(r->req, &j->props);
+  j->rc = j->segment ? run_segment(j) : j->fn(r->req, &j->props);
   current = prev;
   if (!r->group_init) {
     j->done = 1;
@@ -106,12 +125,16 @@ cn__outcome cn__render_load(cn__render *r, size_t from, size_t to,
                             int not_found_page) {
   cn_req *req = r->req;
   size_t nlev = 0, ndef = 0;
-  for (size_t i = from; i <= to; i++) {
+  /* Behind a loading.html the deferred loaders of every level start now;
+   * the levels themselves run as one job. */
+  size_t last = r->seg_from ? r->n : to;
+  for (size_t i = from; i <= last; i++) {
     const cn_page_def *d = r->defs[i] = def_of(r, i);
-    nlev += d && d->loader && !(i == r->n && not_found_page);
+    nlev += i <= to && d && d->loader && !(i == r->n && not_found_page);
     for (size_t k = 0; d && k < CN__ARRAY_LEN(d->deferred); k++)
       ndef += d->deferred[k].name && d->deferred[k].loader;
   }
+  ndef += r->seg_from != 0;
   cn__pjob *lev = nlev ? cn__arena_alloc(&req->arena, nlev * sizeof(*lev))
                        : NULL;
   cn__pjob *defs = ndef ? cn__arena_alloc(&req->arena, ndef * sizeof(*defs))
@@ -123,7 +146,13 @@ cn__outcome cn__render_load(cn__render *r, size_t from, size_t to,
     return CN__FAILED;
   }
   size_t a = 0;
-  for (size_t i = from; i <= to; i++) {
+  if (r->seg_from) {
+    r->seg = &defs[a++];
+    *r->seg = (cn__pjob){.r = r, .level = r->seg_from, .segment = 1,
+                         .unlisted = not_found_page};
+    not_found_page = 0; /* the segment answers it */
+  }
+  for (size_t i = from; i <= last; i++) {
     const cn_page_def *d = r->defs[i];
     for (size_t k = 0; d && k < CN__ARRAY_LEN(d->deferred); k++) {
       if (!d->deferred[k].name || !d->deferred[k].loader)
@@ -179,7 +208,7 @@ cn__outcome cn__render_load(cn__render *r, size_t from, size_t to,
 
 cn__pjob *cn__pjob_find(cn__render *r, cn_str name) {
   for (size_t i = 0; i < r->njobs; i++)
-    if (cn_str_eq(name, r->jobs[i].name))
+    if (r->jobs[i].name && cn_str_eq(name, r->jobs[i].name))
       return &r->jobs[i];
   return NULL;
 }

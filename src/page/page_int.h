@@ -40,6 +40,8 @@ typedef struct cn__pjob {
   /* Deferred sections: where its placeholders are, how many. */
   int placeholders[8];
   int nplaceholders;
+  int segment;       /* the levels below a loading.html, all of them */
+  int unlisted;      /* segment: the page's param is not listed (404) */
   struct cn__pjob *next_done; /* completion order */
 } cn__pjob;
 
@@ -73,8 +75,12 @@ struct cn__render {
   pthread_mutex_t arena_mu;
   cn__pjob *jobs;           /* deferred jobs, in the arena */
   size_t njobs;
-  int streaming;            /* deferred sections are being streamed */
   int placeholders;         /* placeholders written so far */
+  size_t seg_from;          /* 0, or the first level behind loading.html */
+  cn__pjob *seg;            /* its job (in jobs) */
+  int inline_defer;         /* deferred sections render in place, and no
+                               metadata goes in (a streamed segment) */
+  int seg_marker;           /* wrap() puts the loading fallback's marker */
 };
 
 /* loaders.c */
@@ -99,6 +105,11 @@ void cn__pjobs_finish(cn__render *r);
 cn__pjob *cn__pjob_find(cn__render *r, cn_str name);
 
 /* render.c, for stream.c */
+
+/* The layouts from level from down, around the page, into out (a segment
+ * behind loading.html, streamed). 0 or the render's error, with te. */
+int cn__render_subtree(cn__render *r, size_t from, cn__buf *out,
+                       cn__tpl_error *te);
 int cn__render_span(cn__render *r, const cn__ptpl *t, uint32_t from,
                     uint32_t to, json_t *props, cn__tpl_error *te);
 const cn__tpl *cn__render_lookup(void *ud, cn_str name);

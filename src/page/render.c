@@ -168,11 +168,20 @@ static int wrap(cn__render *r, size_t upto, const cn__ptpl *leaf,
     return rc;
   *bad = upto;
   r->level_now = upto;
-  if (leaf)
+  if (r->seg_marker) { /* the loading.html fallback */
+    r->seg->placeholders[r->seg->nplaceholders++] = r->placeholders;
+    rc = cn__buf_appendf(&r->out, "<cairn-defer id=\"cd%d\">",
+                         r->placeholders++);
+  }
+  if (rc)
+    ;
+  else if (leaf)
     rc = cn__render_span(r, leaf, 0, (cn__tpl_nodes(leaf->tpl, &count), count),
               leaf_props, te);
   else
     rc = cn__buf_append(&r->out, text, strlen(text));
+  if (!rc && r->seg_marker)
+    rc = cn__buf_appendf(&r->out, "</cairn-defer>");
   if (first)
     r->shell_end = r->out.len;
   for (size_t i = upto; !rc && i-- > 0;) {
@@ -184,7 +193,7 @@ static int wrap(cn__render *r, size_t upto, const cn__ptpl *leaf,
     r->level_now = i;
     rc = cn__render_span(r, t, nodes[t->children].end, count, r->props[i], te);
   }
-  if (!rc)
+  if (!rc && !r->inline_defer)
     rc = cn__meta_insert(&r->out, 0, r->shell_end ? r->shell_end : r->out.len,
                          &r->head);
   return rc;
@@ -338,17 +347,80 @@ static int answer_not_found(cn__render *r) {
 
 /* ---------------------------------------------------------- the page */
 
+/* The shallowest loading.html of the page's chain, when the page can
+ * stream behind it: not at build, not for HEAD, and only when no level below
+ * it computes metadata from its props (metadata goes out first). */
+static size_t loading_level(cn__render *r) {
+  if (r->set->building || r->req->msg.is_head)
+    return 0;
+  for (size_t j = 0; j < r->n; j++) {
+    if (!r->chain[j]->loading)
+      continue;
+    for (size_t i = j + 1; i <= r->n; i++) {
+      cn__pdef *d = i < r->n ? r->chain[i]->layout_def : r->pg->def;
+      const cn_page_def *def = d ? atomic_load(&d->def) : NULL;
+      if (def && def->generate_metadata)
+        return 0;
+    }
+    return j + 1;
+  }
+  return 0;
+}
+
+int cn__render_subtree(cn__render *r, size_t from, cn__buf *out,
+                       cn__tpl_error *te) {
+  cn__buf saved = r->out;
+  size_t bad, shell = r->shell_end;
+  cn__buf head = r->head;
+  r->out = (cn__buf){0}; /* wrap() starts from empty */
+  r->head = (cn__buf){0}; /* no metadata inside the body */
+  r->inline_defer = 1;
+  const cn__ptpl *t = cn__pages_tpl(r->set, r->pg->tpl, te);
+  /* wrap() starts at level 0: skip the levels above by rendering them
+   * empty. */
+  size_t n = r->n;
+  cn__pdir **chain = r->chain;
+  json_t **props = r->props;
+  r->chain += from;
+  r->props += from;
+  r->n -= from;
+  cn__pjob *seg = r->seg;
+  r->seg = NULL;
+  int rc = t ? wrap(r, r->n, t, NULL, r->props[r->n], &bad, te) : CN_ENOENT;
+  r->seg = seg;
+  r->chain = chain;
+  r->props = props;
+  r->n = n;
+  r->inline_defer = 0;
+  cn__buf_free(&r->head);
+  r->head = head;
+  if (!rc && r->out.len)
+    rc = cn__buf_append(out, r->out.ptr, r->out.len);
+  cn__buf_free(&r->out);
+  r->out = saved;
+  r->shell_end = shell;
+  return rc;
+}
+
 static int run(cn__render *r, int not_found_page) {
   cn_req *req = r->req;
-  cn__outcome o = cn__render_load(r, 0, r->n, not_found_page);
+  r->seg_from = loading_level(r);
+  cn__outcome o = cn__render_load(r, 0, r->seg_from ? r->seg_from - 1 : r->n,
+                                  not_found_page);
   if (o == CN__GO)
     o = metadata(r, r->n, 0, 1);
   if (o == CN__GO) {
     cn__tpl_error te = {0};
     size_t bad = 0;
-    const cn__ptpl *t = cn__pages_tpl(r->set, r->pg->tpl, &te);
-    int rc = t ? wrap(r, r->n, t, NULL, r->props[r->n], &bad, &te)
-               : (bad = r->n, te.code ? te.code : CN_ENOENT);
+    const cn__ptpl *t =
+        r->seg ? cn__pages_tpl(r->set, r->chain[r->seg_from - 1]->loading, &te)
+               : cn__pages_tpl(r->set, r->pg->tpl, &te);
+    size_t upto = r->seg ? r->seg_from : r->n;
+    r->seg_marker = r->seg != NULL;
+    int rc = t ? wrap(r, upto, t, NULL, r->seg ? NULL : r->props[r->n], &bad,
+                      &te)
+               : (bad = upto, te.code ? te.code : CN_ENOENT);
+    r->seg_marker = 0;
     const char *cc = cn__page_kind_of(r->pg) == CN__PAGE_DYNAMIC ||
                              atomic_load(&req->dynamic_used)
                          ? "private, no-cache, no-store, max-age=0, "

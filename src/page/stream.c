@@ -56,7 +56,19 @@ static int boundary(cn__render *r, size_t level, int not_found,
 static int content(cn__render *r, cn__pjob *j, cn__buf *out) {
   int details = r->set->dev ||
                 (r->req->loop && r->req->loop->server->config.dev);
-  if (j->rc == 0 && !j->redirect) {
+  const char *label = j->segment ? "loading.html" : j->name;
+  if (j->segment && j->rc == 0 && !j->redirect) {
+    cn__tpl_error te = {0};
+    size_t mark = out->len;
+    int rc = cn__render_subtree(r, r->seg_from, out, &te);
+    if (!rc)
+      return 0;
+    out->len = mark;
+    snprintf(j->msg, sizeof j->msg, "%.90s:%u:%u: %.140s", te.name, te.line,
+             te.column, te.message[0] ? te.message : cn_strerror(rc));
+    snprintf(j->src, sizeof j->src, "%s", r->pg ? r->pg->dir : "app");
+    j->rc = rc;
+  } else if (j->rc == 0 && !j->redirect) {
     const cn__tpl *t = cn__render_lookup(r, cn__cstr(j->name));
     uint32_t count;
     if (t) {
@@ -96,7 +108,7 @@ static int content(cn__render *r, cn__pjob *j, cn__buf *out) {
   }
   if (!j->failed_with_msg && !j->msg[0]) {
     snprintf(j->msg, sizeof j->msg, "the deferred loader \"%s\" failed: %s",
-             j->name, cn_strerror(j->rc < 0 ? j->rc : CN_ESTATE));
+             label, cn_strerror(j->rc < 0 ? j->rc : CN_ESTATE));
     cn__pdef *d = j->level < r->n ? r->chain[j->level]->layout_def
                                   : (r->pg ? r->pg->def : NULL);
     snprintf(j->src, sizeof j->src, "%s", d ? d->path : "?");
@@ -107,7 +119,7 @@ static int content(cn__render *r, cn__pjob *j, cn__buf *out) {
   fprintf(stderr, "cairn: %.*s %.*s: deferred section \"%s\": %s (at %s; "
                   "digest %s)\n",
           (int)req->msg.rl.method.len, req->msg.rl.method.ptr,
-          (int)req->msg.rl.path.len, req->msg.rl.path.ptr, j->name, j->msg,
+          (int)req->msg.rl.path.len, req->msg.rl.path.ptr, label, j->msg,
           j->src, digest);
   json_t *err = json_pack("{s:{s:s,s:s}}", "error", "message",
                           details ? j->msg
@@ -132,7 +144,7 @@ int cn__stream_defer(void *ud, cn_str name, int open, cn__buf *out) {
   cn__pjob *j = cn__pjob_find(r, name);
   if (!j)
     return 0; /* no such loader: the fallback stays */
-  if (r->set->building || r->req->msg.is_head) {
+  if (r->set->building || r->req->msg.is_head || r->inline_defer) {
     /* Nothing streams: the content in place of the fallback. */
     if (!open)
       return 1;
