@@ -140,7 +140,7 @@ cn__outcome cn__render_load(cn__render *r, size_t from, size_t to,
   cn__pjob *defs = ndef ? cn__arena_alloc(&req->arena, ndef * sizeof(*defs))
                         : NULL;
   if ((nlev && !lev) || (ndef && !defs) ||
-      (nlev + ndef > 1 && go_parallel(r))) {
+      ((ndef || nlev > 1) && go_parallel(r))) {
     snprintf(r->msg, sizeof r->msg, "out of memory");
     r->level = from;
     return CN__FAILED;

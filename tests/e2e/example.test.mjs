@@ -142,3 +142,34 @@ test('the routes, middleware and public files the home page links to', async () 
   assert.equal(await (await get('/hello.txt')).text(), await (await fetch(url('/hello.txt'))).text());
   assert.equal((await get('/style.css')).status, 200);
 });
+
+test('dashboard: the shell with both fallbacks first, then activity, then stats', async (t) => {
+  const t0 = performance.now();
+  const r = await get('/dashboard');
+  t.diagnostic(`time to first byte: ${(performance.now() - t0).toFixed(1)} ms`);
+  assert.equal(r.status, 200);
+  const reader = r.body.getReader();
+  const dec = new TextDecoder();
+  let text = '';
+  while (!text.includes('Loading activity…</p></cairn-defer>')) {
+    const { value, done } = await reader.read();
+    assert.ok(!done, text);
+    text += dec.decode(value, { stream: true });
+  }
+  assert.match(text, /<cairn-defer id="cd0"><p class="loading">Counting visitors…<\/p><\/cairn-defer>/);
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += dec.decode(value, { stream: true });
+  }
+  const activity = text.indexOf('<div id="cc1"><ol class="activity"><li>ann signed up</li>');
+  const stats = text.indexOf('<div id="cc0"><ul class="stats"><li>Mon: <b>120</b></li>');
+  assert.ok(activity > 0 && stats > activity, `activity (300 ms) before stats (1 s): ${text}`);
+  assert.match(text, /<\/script><\/body>\n<\/html>\n$/);
+});
+
+test('/api/clock: Server-Sent Events with ids, a retry and the time', async () => {
+  const r = await get('/api/clock?count=2&every=10');
+  assert.equal(r.headers.get('content-type'), 'text/event-stream; charset=utf-8');
+  assert.match(await r.text(), /^retry: 2000\n\nevent: tick\nid: 1\ndata: \d\d:\d\d:\d\d\n\nevent: tick\nid: 2\ndata: \d\d:\d\d:\d\d\n\n$/);
+});
