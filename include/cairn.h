@@ -484,6 +484,72 @@ CN_EXTERN int cn_app_middleware(cn_app *app, const cn_middleware_def *def,
 /* Serve the files under dir at their exact paths (dir's own path is kept). */
 CN_EXTERN int cn_app_public_dir(cn_app *app, const char *dir);
 
+/* ------------------------------------------------------- fetch and cache */
+
+/* An outgoing HTTP request (libcurl), for loaders, handlers and actions.
+ * It blocks the calling handler thread. As in Next.js 15 nothing is cached
+ * unless asked: cache CN_FETCH_FORCE_CACHE keeps the answer until it is
+ * revalidated (by tag, or by path for the page that fetched it), and
+ * revalidate_s > 0 keeps it that many seconds (then it is served stale once
+ * while it is fetched again). Only 2xx answers to GET and HEAD are cached;
+ * the cache key is the method, the URL, the headers and the body. Within
+ * one request, identical fetches are made once (request memoization),
+ * cached or not: the second gets the first one's answer. */
+enum { CN_FETCH_NO_STORE = 0, CN_FETCH_FORCE_CACHE = 1 };
+
+typedef struct cn_fetch_opts {
+  const char *method;            /* NULL: GET, or POST when body is set */
+  const char *const *headers;    /* "Name: value" lines, NULL-terminated */
+  const void *body;
+  size_t body_len;
+  uint64_t timeout_ms;           /* the whole exchange; 0: 30 s */
+  int cache;                     /* CN_FETCH_NO_STORE, CN_FETCH_FORCE_CACHE */
+  uint64_t revalidate_s;         /* > 0: cached for this long */
+  const char *const *tags;       /* NULL-terminated; at most 128 kept */
+} cn_fetch_opts;
+
+typedef struct cn_fetch_res {
+  int status;           /* the HTTP status */
+  cn_str body;          /* in the request's arena (malloc'd when req NULL:
+                           free it with cn_fetch_res_free) */
+  cn_str content_type;  /* likewise */
+  const char *cache;    /* "HIT", "MISS", "STALE", "MEMO" (memoized) or
+                           "SKIP" (not cacheable); static */
+  void *priv_;          /* the library's */
+} cn_fetch_res;
+
+/* Fetch url. req may be NULL (no memoization, memory from the heap). OUT:
+ * *out. 0 when an HTTP answer arrived (any status); CN_EINVAL for a bad URL
+ * or method; CN_EIO for a connection failure, with a sentence from
+ * cn_fetch_error; CN_ETOOBIG past 32 MiB of body; a timeout is CN_EIO
+ * ("timed out"). */
+CN_EXTERN int cn_fetch(cn_req *req, const char *url, const cn_fetch_opts *opts,
+                       cn_fetch_res *out);
+/* The body as JSON (a new reference), NULL when it is not JSON. */
+CN_EXTERN json_t *cn_fetch_json(const cn_fetch_res *res);
+/* Why the last cn_fetch on this thread failed (static until the next). */
+CN_EXTERN const char *cn_fetch_error(void);
+/* Release a response made with req NULL. */
+CN_EXTERN void cn_fetch_res_free(cn_fetch_res *res);
+
+/* unstable_cache: the result of fn(req, arg, &json) kept under key_parts
+ * (NULL-terminated, joined into the key), for revalidate_s seconds (0:
+ * until revalidated) and under tags (NULL-terminated, may be NULL). On a
+ * HIT fn does not run; on STALE the old value is returned and fn runs again
+ * to replace it. OUT: *out, a new reference. fn's failure is returned and
+ * nothing is kept. */
+typedef int cn_cached_fn(cn_req *req, void *arg, json_t **out);
+CN_EXTERN int cn_cached(cn_req *req, const char *const *key_parts,
+                        uint64_t revalidate_s, const char *const *tags,
+                        cn_cached_fn *fn, void *arg, json_t **out);
+
+/* On-demand revalidation, from handlers, API routes and actions: the
+ * entries carrying tag, or the page at path (type "page") or a layout's
+ * path and everything under it (type "layout"), are regenerated on their
+ * next request. 0 or CN_ENOMEM. */
+CN_EXTERN int cn_revalidate_tag(const char *tag);
+CN_EXTERN int cn_revalidate_path(const char *path, const char *type);
+
 /* ----------------------------------------------------------- environment */
 
 /* A variable of the environment the server started with, NULL when unset.

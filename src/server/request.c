@@ -43,6 +43,8 @@ cn_req *cn__req_new(cn__conn *c) {
 
 void cn__req_free(cn_req *req) {
   cn__loop *l = req->loop;
+  if (req->memo_free)
+    req->memo_free(req->memo);
   if (req->sreply.hold)
     cn__static_release(req->sreply.hold);
   if (req->sreply.fd >= 0)
@@ -88,6 +90,8 @@ cn_req *cn__req_detached(cn_app *app, const char *path) {
 void cn__req_free_detached(cn_req *req) {
   if (!req)
     return;
+  if (req->memo_free)
+    req->memo_free(req->memo);
   cn__req_data_free(req);
   cn__buf_free(&req->msg.body);
   cn__arena_reset(&req->arena);

@@ -186,6 +186,9 @@ struct cn_req {
   atomic_int dynamic_used;
   const char *fail_msg, *fail_file;
   int fail_line;
+  /* fetch's request memoization (src/fetch): released with the request. */
+  void *memo;
+  void (*memo_free)(void *memo);
   struct sockaddr_storage peer; /* copied from the connection */
   char ip[48];                  /* formatted on first use */
   cn_req *next_free;
