@@ -100,6 +100,14 @@ typedef struct cn__cache_opts {
 int cn__cache_new(cn__cache **out, const cn__cache_opts *opts);
 void cn__cache_free(cn__cache *c);
 
+/* The process's Data Cache (a server serves one app): the one installed
+ * with cn__cache_set_global at start (cn_main: memory before .cairn/cache),
+ * else made on first use with the defaults, memory only. NULL only when out
+ * of memory. */
+cn__cache *cn__cache_global(void);
+/* Install c (the process owns it from here; the previous one is freed). */
+void cn__cache_set_global(cn__cache *c);
+
 /* Look key up. OUT: *v (its data and tags copied into arena) and the
  * state: HIT, STALE (revalidate time passed, or a tag revalidated since it
  * was written), MISS (absent or past expire_ms: nothing in *v). 0, or
