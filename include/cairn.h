@@ -415,6 +415,7 @@ typedef struct cn_page_def {
   cn_static_params_fn *static_params; /* pages with dynamic segments */
   int dynamic_params_off;             /* unlisted params -> 404 */
   int nonblocking; /* the loaders never block: render on the I/O thread */
+  unsigned revalidate; /* ISR: regenerate in the background after N s */
 } cn_page_def;
 
 /* page.c declares its page with CN_PAGE, layout.c its layout with
@@ -626,6 +627,11 @@ typedef struct cn_config {
   int trust_proxy;      /* believe X-Forwarded-For / -Host (0) */
   uint64_t handler_timeout_ms; /* default max_duration of a route; 0: none */
   cn_limits limits;
+  /* The Data Cache ("cache": {"memory": "64mb", "expire": 31536000}): the
+   * memory level's bound in bytes, and ISR's expire time in seconds (how
+   * long a stale page may still be served). */
+  size_t cache_memory;
+  uint64_t cache_expire_s;
 } cn_config;
 
 /* Fill config with the defaults listed above. */

@@ -129,6 +129,12 @@ int cn__cache_revalidate_tag(cn__cache *c, const char *tag);
 /* The time tag was last revalidated (0: never). */
 uint64_t cn__cache_tag_time(cn__cache *c, const char *tag);
 
+/* Register POST /_cairn/revalidate on app (?tag=T or ?path=/p&type=...,
+ * the secret in X-Cairn-Revalidate-Secret or ?secret=, compared with
+ * CAIRN_REVALIDATE_SECRET in constant time: wrong or missing -> 401). 0 or
+ * cn_app_route's error. */
+int cn__cache_mount(cn_app *app);
+
 /* The serialized form of a value, as stores keep it (a versioned header,
  * the times, the tags, the data). decode checks everything and returns
  * CN_EPARSE for anything malformed; the decoded data and tags point into

@@ -78,6 +78,8 @@ typedef struct cn__arena {
 
 void cn__arena_init(cn__arena *a, void *inline_mem, size_t inline_len);
 void *cn__arena_alloc(cn__arena *a, size_t size);      /* 16-byte aligned */
+/* The same, for a caller that already holds a->lock (or knows it unset). */
+void *cn__arena_alloc_held(cn__arena *a, size_t size);
 void *cn__arena_memdup(cn__arena *a, const void *p, size_t len); /* +NUL */
 char *cn__arena_vprintf(cn__arena *a, const char *fmt, va_list ap);
 char *cn__arena_printf(cn__arena *a, const char *fmt, ...)

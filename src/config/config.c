@@ -28,7 +28,10 @@ void cn_config_init(cn_config *c) {
       .shutdown_timeout_ms = 10000,
       .linger_ms = 2000,
   };
+  c->cache_memory = (size_t)64 << 20;
+  c->cache_expire_s = 31536000;
 }
+
 
 typedef enum { T_SIZE, T_MS, T_COUNT } kind;
 
@@ -125,6 +128,32 @@ static int get_int(json_t *v, const char *key, int lo, int hi, int *out,
   return 0;
 }
 
+/* "cache": {"memory": "64mb", "expire": seconds}. */
+static int set_cache(cn_config *c, json_t *v, char *err, size_t n) {
+  const char *k;
+  json_t *x;
+  if (!json_is_object(v))
+    return fail(err, n, "cairn.json: \"%s\" must be an object", "cache");
+  json_object_foreach(v, k, x) {
+    if (!strcmp(k, "memory")) {
+      size_t b;
+      if (!json_is_string(x) || cn__parse_size(json_string_value(x), &b) ||
+          b < 4096)
+        return fail(err, n, "cairn.json: \"cache.%s\" must be a size such "
+                            "as \"64mb\" (at least 4kb)", k);
+      c->cache_memory = b;
+    } else if (!strcmp(k, "expire")) {
+      if (!json_is_integer(x) || json_integer_value(x) < 1)
+        return fail(err, n, "cairn.json: \"cache.%s\" must be a number "
+                            "of seconds >= 1", k);
+      c->cache_expire_s = (uint64_t)json_integer_value(x);
+    } else {
+      return fail(err, n, "cairn.json: unknown key \"cache.%s\"", k);
+    }
+  }
+  return 0;
+}
+
 int cn_config_load(cn_config *c, const char *path, char *err, size_t n) {
   json_error_t je;
   json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
@@ -172,6 +201,8 @@ int cn_config_load(cn_config *c, const char *path, char *err, size_t n) {
         rc = fail(err, n, "cairn.json: \"%s\" must be an integer >= 0", key);
       else
         c->handler_timeout_ms = (uint64_t)json_integer_value(v);
+    } else if (!strcmp(key, "cache")) {
+      rc = set_cache(c, v, err, n);
     } else if (!strcmp(key, "limits")) {
       if (!json_is_object(v)) {
         rc = fail(err, n, "cairn.json: \"%s\" must be an object", key);

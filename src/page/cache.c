@@ -1,147 +1,240 @@
 /*
- * The full-route cache: rendered pages kept by canonical path, answered on
- * the I/O thread. Handler threads add to it (a page rendered on demand
- * that read no request-time data), loops read it; a read-write lock keeps
- * them apart and a hit copies the body into the request's arena while
- * holding it, so an entry never has to outlive the lock.
+ * The full-route cache and ISR: rendered pages kept in the Data Cache
+ * (src/cache) under "page:<canonical path>", answered on the I/O thread.
  *
- * Entries from the build are permanent; the ones added while serving count
- * against a byte budget, and past it new ones are simply not kept (the
- * page is then rendered each time): a crawler asking for a million unknown
- * params cannot grow the server without bound.
+ * An entry carries the page's implicit tags, as Next.js names them
+ * ("_N_T_/layout", "_N_T_/blog/layout", "_N_T_/blog/[slug]/page",
+ * "_N_T_/blog/hello"), which is how revalidating a path works, plus the
+ * tags of what the render fetched or cached. A page with .revalidate = N
+ * goes stale N seconds after it was rendered: the next request is answered
+ * with the stale page at once (STALE) and starts one regeneration in the
+ * background, however many requests arrive meanwhile; a regeneration that
+ * fails keeps the stale page and logs why.
  */
 #include <stdio.h>
 
+#include "cache/cache.h"
 #include "page/page.h"
 #include "server/server.h"
 
-typedef struct node {
-  struct node *next;
-  uint64_t hash;
-  char *key;
-  cn__pentry e;
-} node;
+/* ------------------------------------------------------------ entries */
 
-struct cn__pcache {
-  pthread_rwlock_t lock;
-  node **buckets;
-  size_t nbuckets, count;
-  size_t bytes, max_bytes;
-};
+static void put_u32(unsigned char *p, uint32_t v) {
+  for (int i = 0; i < 4; i++)
+    p[i] = (unsigned char)(v >> (8 * i));
+}
 
-static uint64_t hash_of(const char *k, size_t n) {
+static uint32_t get_u32(const unsigned char *p) {
+  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+         (uint32_t)p[3] << 24;
+}
+
+static uint64_t fnv(const void *p, size_t n) {
+  const unsigned char *s = p;
   uint64_t h = 0xcbf29ce484222325ull;
   for (size_t i = 0; i < n; i++)
-    h = (h ^ (unsigned char)k[i]) * 0x100000001b3ull;
+    h = (h ^ s[i]) * 0x100000001b3ull;
   return h;
 }
 
-int cn__pcache_new(cn__pcache **out, size_t max_bytes) {
-  cn__pcache *c = cn__calloc(1, sizeof(*c));
-  if (!c)
+/* "PG1", status, location length, etag (18 bytes), location, body. */
+#define HDR 29
+
+static int page_encode(const cn__pentry *e, cn__buf *o) {
+  size_t loclen = e->location ? strlen(e->location) : 0;
+  unsigned char h[HDR];
+  char etag[24];
+  memcpy(h, "PG1", 3);
+  put_u32(h + 3, (uint32_t)e->status);
+  put_u32(h + 7, (uint32_t)loclen);
+  snprintf(etag, sizeof etag, "\"%016llx\"",
+           (unsigned long long)fnv(e->body ? e->body : "", e->len));
+  memcpy(h + 11, etag, 18);
+  int rc = cn__buf_append(o, h, HDR);
+  if (!rc && loclen)
+    rc = cn__buf_append(o, e->location, loclen);
+  if (!rc && e->len)
+    rc = cn__buf_append(o, e->body, e->len);
+  return rc;
+}
+
+static int page_decode(const cn__cval *v, cn__arena *a, cn__pentry *e) {
+  const unsigned char *p = v->data;
+  if (v->len < HDR || memcmp(p, "PG1", 3))
+    return CN_EPARSE;
+  uint32_t loclen = get_u32(p + 7);
+  if (loclen > v->len - HDR)
+    return CN_EPARSE;
+  memset(e, 0, sizeof(*e));
+  e->status = (int)get_u32(p + 3);
+  memcpy(e->etag, p + 11, 18);
+  e->etag[18] = '\0';
+  if (loclen && !(e->location = cn__arena_memdup(a, p + HDR, loclen)))
     return CN_ENOMEM;
-  c->nbuckets = 256;
-  c->max_bytes = max_bytes;
-  c->buckets = cn__calloc(c->nbuckets, sizeof(node *));
-  if (!c->buckets || pthread_rwlock_init(&c->lock, NULL)) {
-    cn__free(c->buckets);
-    cn__free(c);
-    return CN_ENOMEM;
+  e->body = (char *)p + HDR + loclen;
+  e->len = v->len - HDR - loclen;
+  return e->status >= 100 && e->status <= 999 ? 0 : CN_EPARSE;
+}
+
+/* The page's implicit tags for key: every layout level of its pattern,
+ * the pattern's page, and the path itself. In arena; NULL on ENOMEM. */
+static const char **implicit_tags(const cn__page *pg, const char *key,
+                                  cn__arena *a, size_t *n) {
+  const char *pat = pg->pattern;
+  size_t segs = 1;
+  for (const char *p = pat; *p; p++)
+    segs += *p == '/';
+  const char **t = cn__arena_alloc(a, (segs + 3) * sizeof(char *));
+  if (!t)
+    return NULL;
+  *n = 0;
+  t[(*n)++] = "_N_T_/layout";
+  for (const char *p = pat + 1; *p;) {
+    const char *end = strchr(p, '/');
+    size_t len = end ? (size_t)(end - pat) : strlen(pat);
+    if (!(t[*n] = cn__arena_printf(a, "_N_T_%.*s/layout", (int)len, pat)))
+      return NULL;
+    (*n)++;
+    if (!end)
+      break;
+    p = end + 1;
   }
-  *out = c;
+  t[*n] = cn__arena_printf(a, "_N_T_%s%spage", pat, strcmp(pat, "/") ? "/" : "");
+  t[*n + 1] = cn__arena_printf(a, "_N_T_%s", key);
+  if (!t[*n] || !t[*n + 1])
+    return NULL;
+  *n += 2;
+  return t;
+}
+
+static char *cache_key(cn__arena *a, const cn__pages *set, const char *key) {
+  return cn__arena_printf(a, "page:%s:%s", set->build_id, key);
+}
+
+int cn__page_store(cn__arena *a, cn__page *pg, const char *key,
+                   const cn__pentry *e, const char *const *extra,
+                   size_t nextra) {
+  cn__buf b = {0};
+  size_t nimp = 0;
+  const char **imp = implicit_tags(pg, key, a, &nimp);
+  const char *ck = cache_key(a, pg->set, key);
+  const char *tags[CN__CACHE_MAX_TAGS];
+  size_t n = 0;
+  if (!imp || !ck)
+    return CN_ENOMEM;
+  for (size_t i = 0; i < nimp && n < CN__ARRAY_LEN(tags); i++)
+    tags[n++] = imp[i];
+  for (size_t i = 0; i < nextra && n < CN__ARRAY_LEN(tags); i++)
+    tags[n++] = extra[i];
+  const cn_page_def *def = pg->def ? atomic_load(&pg->def->def) : NULL;
+  cn__cache *c = cn__cache_global();
+  int rc = c ? page_encode(e, &b) : CN_ENOMEM;
+  cn__cval v = {b.ptr, b.len, 0,
+                def && def->revalidate ? (uint64_t)def->revalidate * 1000 : 0,
+                0, tags, n};
+  if (!rc)
+    rc = cn__cache_put(c, ck, &v);
+  cn__buf_free(&b);
+  return rc;
+}
+
+int cn__page_lookup(cn__arena *a, const cn__pages *set, const char *key,
+                    cn__pentry *e, int *stale) {
+  cn__cache *c = cn__cache_global();
+  char *ck = cache_key(a, set, key);
+  cn__cval v;
+  cn__cstate st;
+  *stale = 0;
+  if (!c || !ck || cn__cache_get(c, ck, a, &v, &st) || st == CN__CACHE_MISS)
+    return CN_ENOENT;
+  int rc = page_decode(&v, a, e);
+  if (rc) {
+    cn__cache_delete(c, ck); /* never served; rendered again */
+    return CN_ENOENT;
+  }
+  *stale = st == CN__CACHE_STALE;
   return 0;
 }
 
-void cn__pcache_free(cn__pcache *c) {
-  if (!c)
-    return;
-  for (size_t i = 0; i < c->nbuckets; i++)
-    for (node *n = c->buckets[i], *next; n; n = next) {
-      next = n->next;
-      cn__free(n->key);
-      cn__free(n->e.body);
-      cn__free(n->e.location);
-      cn__free(n);
+/* -------------------------------------------------------- regeneration */
+
+/* The paths being regenerated: one regeneration per path at a time. */
+static pthread_mutex_t regen_mu = PTHREAD_MUTEX_INITIALIZER;
+static char **regen;
+static size_t nregen, capregen;
+
+typedef struct regen_job {
+  cn__task task;
+  cn_app *app;
+  cn__page *pg;
+  char *key;
+} regen_job;
+
+static void regen_done(const char *key) {
+  pthread_mutex_lock(&regen_mu);
+  for (size_t i = 0; i < nregen; i++)
+    if (!strcmp(regen[i], key)) {
+      cn__free(regen[i]);
+      regen[i] = regen[--nregen];
+      break;
     }
-  pthread_rwlock_destroy(&c->lock);
-  cn__free(c->buckets);
-  cn__free(c);
+  if (!nregen) {
+    cn__free(regen);
+    regen = NULL;
+    capregen = 0;
+  }
+  pthread_mutex_unlock(&regen_mu);
 }
 
-static node *find(const cn__pcache *c, const char *key, size_t klen,
-                  uint64_t h) {
-  for (node *n = c->buckets[h & (c->nbuckets - 1)]; n; n = n->next)
-    if (n->hash == h && !strncmp(n->key, key, klen) && !n->key[klen])
-      return n;
-  return NULL;
+static void regen_run(void *arg) {
+  regen_job *j = arg;
+  cn_req *req = cn__req_detached(j->app, j->key);
+  int ok = 0;
+  if (req && !req->decision && req->hit.endpoint &&
+      req->hit.endpoint->page == j->pg) {
+    req->offline = 1;
+    if (!cn__req_prepare(req) && !cn__page_handler(req, &req->res) &&
+        req->res.finished && req->res.status < 500)
+      ok = 1; /* the handler stored it */
+  }
+  if (!ok)
+    fprintf(stderr, "cairn: regenerating %s failed%s%s: the stale page is "
+                    "kept\n",
+            j->key, req && req->fail_msg ? ": " : "",
+            req && req->fail_msg ? req->fail_msg : "");
+  cn__req_free_detached(req);
+  regen_done(j->key);
+  cn__free(j->key);
+  cn__free(j);
 }
 
-/* Double the table when it gets crowded (writer holds the lock). */
-static void grow(cn__pcache *c) {
-  size_t nb = c->nbuckets * 2;
-  node **b = cn__calloc(nb, sizeof(node *));
-  if (!b)
-    return; /* longer chains, still correct */
-  for (size_t i = 0; i < c->nbuckets; i++)
-    for (node *n = c->buckets[i], *next; n; n = next) {
-      next = n->next;
-      n->next = b[n->hash & (nb - 1)];
-      b[n->hash & (nb - 1)] = n;
+int cn__page_regenerate(cn_app *app, cn__page *pg, const char *key) {
+  pthread_mutex_lock(&regen_mu);
+  for (size_t i = 0; i < nregen; i++)
+    if (!strcmp(regen[i], key)) {
+      pthread_mutex_unlock(&regen_mu);
+      return 0; /* already on its way */
     }
-  cn__free(c->buckets);
-  c->buckets = b;
-  c->nbuckets = nb;
-}
-
-int cn__pcache_put(cn__pcache *c, const char *key, size_t klen,
-                   const cn__pentry *e) {
-  uint64_t h = hash_of(key, klen);
-  size_t cost = klen + e->len + sizeof(node);
-  node *n = cn__calloc(1, sizeof(*n));
-  if (!n)
-    return CN_ENOMEM;
-  n->hash = h;
-  n->e = *e;
-  n->key = cn__malloc(klen + 1);
-  n->e.body = cn__malloc(e->len + 1);
-  n->e.location = e->location ? cn__strdup(e->location) : NULL;
-  if (!n->key || !n->e.body || (e->location && !n->e.location)) {
-    cn__free(n->key);
-    cn__free(n->e.body);
-    cn__free(n->e.location);
-    cn__free(n);
+  regen_job *j = cn__calloc(1, sizeof(*j));
+  char *k = cn__strdup(key), *k2 = cn__strdup(key);
+  if (!j || !k || !k2 || cn__array_grow(&regen, &capregen, nregen,
+                                        sizeof(char *))) {
+    pthread_mutex_unlock(&regen_mu);
+    cn__free(j), cn__free(k), cn__free(k2);
     return CN_ENOMEM;
   }
-  memcpy(n->key, key, klen);
-  n->key[klen] = '\0';
-  if (e->len)
-    memcpy(n->e.body, e->body, e->len);
-  /* A strong validator: the body's hash. */
-  snprintf(n->e.etag, sizeof n->e.etag, "\"%016llx\"",
-           (unsigned long long)hash_of(e->body ? e->body : "", e->len));
-  int rc = 0;
-  pthread_rwlock_wrlock(&c->lock);
-  if (find(c, key, klen, h))
-    rc = CN_EEXIST;
-  else if (!e->permanent && c->bytes + cost > c->max_bytes)
-    rc = CN_ETOOBIG;
-  if (!rc) {
-    if (c->count >= c->nbuckets)
-      grow(c);
-    n->next = c->buckets[h & (c->nbuckets - 1)];
-    c->buckets[h & (c->nbuckets - 1)] = n;
-    c->count++;
-    if (!e->permanent)
-      c->bytes += cost;
+  regen[nregen++] = k2;
+  pthread_mutex_unlock(&regen_mu);
+  *j = (regen_job){.app = app, .pg = pg, .key = k};
+  j->task.fn = regen_run;
+  j->task.arg = j;
+  if (cn__task_run(&j->task)) {
+    regen_done(key);
+    cn__free(k);
+    cn__free(j);
+    return CN_ESYS;
   }
-  pthread_rwlock_unlock(&c->lock);
-  if (rc) {
-    cn__free(n->key);
-    cn__free(n->e.body);
-    cn__free(n->e.location);
-    cn__free(n);
-  }
-  return rc;
+  return 0;
 }
 
 /* ------------------------------------------------------------ serving */
@@ -156,50 +249,58 @@ static int etag_matches(cn_str inm, const char *etag) {
   return 0;
 }
 
+const char *cn__page_cache_control(const cn__page *pg, int status) {
+  static _Thread_local char buf[96];
+  const cn_page_def *def = pg->def ? atomic_load(&pg->def->def) : NULL;
+  if (status != 200 && status != 404)
+    return "no-store";
+  if (!def || !def->revalidate)
+    return "s-maxage=31536000";
+  uint64_t expire = pg->set->expire_s, n = def->revalidate;
+  if (expire > n)
+    snprintf(buf, sizeof buf, "s-maxage=%llu, stale-while-revalidate=%llu",
+             (unsigned long long)n, (unsigned long long)(expire - n));
+  else
+    snprintf(buf, sizeof buf, "s-maxage=%llu", (unsigned long long)n);
+  return buf;
+}
+
 int cn__page_cached(cn_req *req) {
   cn__page *pg = req->hit.endpoint->page;
-  cn__pcache *c = pg->set->cache;
   if (pg->set->dev || cn__page_kind_of(pg) == CN__PAGE_DYNAMIC)
     return 0;
   char *key = cn__page_key(req, pg);
-  if (!key)
+  cn__pentry e;
+  int stale;
+  if (!key || cn__page_lookup(&req->arena, pg->set, key, &e, &stale))
     return 0;
-  size_t klen = strlen(key);
+  if (stale && req->loop)
+    cn__page_regenerate(req->loop->server->app, pg, key);
   cn_res *res = &req->res;
-  int hit = 0, rc = 0;
-  pthread_rwlock_rdlock(&c->lock);
-  node *n = find(c, key, klen, hash_of(key, klen));
-  if (n) {
-    const cn__pentry *e = &n->e;
-    cn_str inm = cn__req_header(req, "if-none-match");
-    int not_modified = e->status == 200 && inm.ptr && etag_matches(inm, e->etag);
-    hit = 1;
-    rc = cn_res_status(res, not_modified ? 304 : e->status);
-    if (!rc && e->location)
-      rc = cn_res_header(res, "Location", e->location);
-    if (!rc)
-      rc = cn_res_header(res, "Content-Type", "text/html; charset=utf-8");
-    if (!rc)
-      rc = cn_res_header(res, "ETag", e->etag);
-    if (!rc)
-      rc = cn_res_header(res, "Cache-Control",
-                         e->status == 200
-                             ? "s-maxage=31536000, stale-while-revalidate"
-                             : "no-store");
-    if (!rc)
-      rc = cn_res_header(res, "X-Cairn-Cache", "HIT");
-    if (!rc)
-      rc = cn_res_send(res, e->body, not_modified ? 0 : e->len);
-  }
-  pthread_rwlock_unlock(&c->lock);
-  if (hit && rc) {
-    /* Out of memory mid-answer: start the answer over as an error. */
+  cn_str inm = cn__req_header(req, "if-none-match");
+  int not_modified = e.status == 200 && inm.ptr && etag_matches(inm, e.etag);
+  int rc = cn_res_status(res, not_modified ? 304 : e.status);
+  if (!rc && e.location)
+    rc = cn_res_header(res, "Location", e.location);
+  if (!rc)
+    rc = cn_res_header(res, "Content-Type", "text/html; charset=utf-8");
+  if (!rc)
+    rc = cn_res_header(res, "ETag", e.etag);
+  if (!rc)
+    rc = cn_res_header(res, "Cache-Control",
+                       cn__page_cache_control(pg, e.status));
+  if (!rc)
+    rc = cn_res_header(res, "X-Cairn-Cache", stale ? "STALE" : "HIT");
+  if (!rc)
+    rc = cn_res_send(res, e.body, not_modified ? 0 : e.len);
+  if (rc) {
+    /* Out of memory mid-answer: start over as an error. */
     res->finished = 0;
     res->nheaders = 0;
     res->has_type = 0;
     cn_res_error(res, 503, NULL);
   }
-  return hit;
+  return 1;
 }
 
 /* ---------------------------------------------------------- the keys */

@@ -99,8 +99,6 @@ typedef enum cn__page_kind {
   CN__PAGE_DYNAMIC      /* rendered per request */
 } cn__page_kind;
 
-typedef struct cn__pcache cn__pcache;
-
 struct cn__pages {
   cn__pslot *slots;     /* every template, sorted by path */
   size_t nslots;
@@ -113,7 +111,8 @@ struct cn__pages {
   cn__pdir *root;       /* "app", NULL when there is no app/ page */
   int dev;              /* templates from disk; nothing cached */
   int building;         /* --prerender: loaders run without a request */
-  cn__pcache *cache;
+  uint64_t expire_s;    /* ISR's expire time (stale-while-revalidate) */
+  char build_id[40];    /* in cache keys: another build's pages never match */
 };
 
 /* --------------------------------------------------------------- set.c */
@@ -160,25 +159,39 @@ int cn__page_not_found_handler(cn_req *req, cn_res *res);
 
 /* ------------------------------------------------------------- cache.c */
 
-/* One kept response. */
+/* A kept page (the full-route cache, in the Data Cache). */
 typedef struct cn__pentry {
   int status;
-  char *location;   /* redirects */
-  char *body;
+  const char *location; /* redirects */
+  char etag[24];        /* lookup fills it; store computes it */
+  const char *body;
   size_t len;
-  char etag[24];
-  int permanent;    /* from the build: never evicted */
 } cn__pentry;
 
-int cn__pcache_new(cn__pcache **out, size_t max_bytes);
-void cn__pcache_free(cn__pcache *c);
-/* Keep a copy of e under key (first writer wins: CN_EEXIST when key is
- * there; CN_ETOOBIG when the cache is full). */
-int cn__pcache_put(cn__pcache *c, const char *key, size_t klen,
-                   const cn__pentry *e);
+/* Keep e as the page at key (a canonical path of pg), with pg's implicit
+ * tags and extra (tags of what the render fetched or cached), going stale
+ * after pg's .revalidate. Scratch memory from a. 0 or CN_ENOMEM. */
+int cn__page_store(cn__arena *a, cn__page *pg, const char *key,
+                   const cn__pentry *e, const char *const *extra,
+                   size_t nextra);
+
+/* The kept page at key, its body and location in arena. OUT: *stale.
+ * 0 or CN_ENOENT (absent, expired or unreadable). */
+int cn__page_lookup(cn__arena *a, const cn__pages *set, const char *key,
+                    cn__pentry *e, int *stale);
+
+/* Start regenerating the page at key in the background unless that is
+ * already under way (any thread). 0, CN_ENOMEM or CN_ESYS. */
+int cn__page_regenerate(cn_app *app, cn__page *pg, const char *key);
+
+/* Cache-Control for a kept page with this status: "s-maxage=31536000"
+ * (static), "s-maxage=N, stale-while-revalidate=<expire - N>" (ISR),
+ * "no-store" (other statuses). Thread-local storage. */
+const char *cn__page_cache_control(const cn__page *pg, int status);
 
 /* Loop thread, before a page's handler is scheduled: answer from the cache
- * when the page may be cached and its path is there. 1 when req->res is
+ * when the page may be cached and its path is there (a stale page is
+ * answered too, and starts its regeneration). 1 when req->res is
  * finished, 0 to render. */
 int cn__page_cached(cn_req *req);
 

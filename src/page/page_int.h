@@ -81,6 +81,7 @@ struct cn__render {
   int inline_defer;         /* deferred sections render in place, and no
                                metadata goes in (a streamed segment) */
   int seg_marker;           /* wrap() puts the loading fallback's marker */
+  int keep;                 /* the answer goes into the full-route cache */
 };
 
 /* loaders.c */

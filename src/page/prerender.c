@@ -276,6 +276,21 @@ static cn__page *page_by_pattern(cn__pages *set, const char *pattern) {
   return NULL;
 }
 
+/* A page from the build goes into the cache, unless the cache (on disk,
+ * from an earlier run of this same build) already has it: that one may be
+ * a newer regeneration. */
+static int keep(cn__page *pg, const char *path, const cn__pentry *e) {
+  static _Thread_local char mem[8192];
+  cn__arena a;
+  cn__arena_init(&a, mem, sizeof mem);
+  int rc = 0, stale;
+  cn__pentry old;
+  if (cn__page_lookup(&a, pg->set, path, &old, &stale))
+    rc = cn__page_store(&a, pg, path, e, NULL, 0);
+  cn__arena_reset(&a);
+  return rc;
+}
+
 int cn__pages_load(cn_app *app, const char *dir, const char *build_id) {
   cn__pages *set = app->pages;
   char path[4096];
@@ -321,14 +336,15 @@ int cn__pages_load(cn_app *app, const char *dir, const char *build_id) {
       fprintf(stderr, "cairn: %s: %s\n", path, strerror(errno));
     cn__pentry e = {
         .status = (int)json_integer_value(json_object_get(v, "status")),
-        .location = (char *)json_string_value(json_object_get(v, "location")),
+        .location = json_string_value(json_object_get(v, "location")),
         .body = body.ptr,
-        .len = body.len,
-        .permanent = 1};
-    if (f && !rc)
-      rc = cn__pcache_put(set->cache, p, strlen(p), &e);
-    if (rc == CN_EEXIST)
-      rc = 0;
+        .len = body.len};
+    cn__page *pg = page_by_pattern(
+        set, json_string_value(json_object_get(v, "route")) ? json_string_value(
+                                                                  json_object_get(v, "route"))
+                                                            : "");
+    if (f && !rc && pg)
+      rc = keep(pg, p, &e);
     cn__buf_free(&body);
   }
   json_decref(m);

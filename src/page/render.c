@@ -214,13 +214,35 @@ static cn__outcome render_tpl_error(cn__render *r, size_t level, int rc,
   return CN__FAILED;
 }
 
+/* Whether this answer goes into the full-route cache: a page that read no
+ * request-time data and is not dynamic, answering 200 or 404. */
+static int storeable(const cn__render *r, int status) {
+  return r->pg && !r->set->dev && !r->set->building &&
+         !atomic_load(&r->req->dynamic_used) &&
+         cn__page_kind_of(r->pg) != CN__PAGE_DYNAMIC &&
+         (status == 200 || status == 404);
+}
+
+static int has_header(const cn_res *res, const char *name) {
+  for (size_t i = 0; i < res->nheaders; i++)
+    if (cn_str_ieq(res->headers[i].name, name))
+      return 1;
+  return 0;
+}
+
 static int finish(cn__render *r, int status, const char *cache_control) {
   cn_res *res = &r->req->res;
   int rc = cn_res_status(res, status);
+  r->keep = storeable(r, status);
+  if (r->keep)
+    cache_control = cn__page_cache_control(r->pg, status);
   if (!rc && !res->has_type)
     rc = cn_res_header(res, "Content-Type", "text/html; charset=utf-8");
-  if (!rc && cache_control)
+  /* A Cache-Control the loader set itself is kept. */
+  if (!rc && cache_control && !has_header(res, "cache-control"))
     rc = cn_res_header(res, "Cache-Control", cache_control);
+  if (!rc && r->keep)
+    rc = cn_res_header(res, "X-Cairn-Cache", "MISS");
   return rc ? rc : cn_res_send(res, r->out.ptr ? r->out.ptr : "", r->out.len);
 }
 
@@ -351,7 +373,7 @@ static int answer_not_found(cn__render *r) {
  * stream behind it: not at build, not for HEAD, and only when no level below
  * it computes metadata from its props (metadata goes out first). */
 static size_t loading_level(cn__render *r) {
-  if (r->set->building || r->req->msg.is_head)
+  if (r->set->building || r->req->offline || r->req->msg.is_head)
     return 0;
   for (size_t j = 0; j < r->n; j++) {
     if (!r->chain[j]->loading)
@@ -489,13 +511,11 @@ int cn__page_handler(cn_req *req, cn_res *res) {
     rc = run(&r, unlisted);
   if (!rc && atomic_load(&req->dynamic_used))
     atomic_store(&pg->saw_dynamic, 1);
-  if (!rc && !pg->set->dev && !pg->set->building &&
-      cn__page_kind_of(pg) != CN__PAGE_DYNAMIC && !req->res.streaming &&
-      (req->res.status == 200 || req->res.status == 404)) {
+  if (!rc && r.keep && req->res.finished && !req->res.streaming) {
     cn__pentry e = {.status = req->res.status,
-                    .body = (char *)req->res.body.ptr,
+                    .body = req->res.body.ptr,
                     .len = req->res.body.len};
-    cn__pcache_put(pg->set->cache, key, strlen(key), &e);
+    cn__page_store(&req->arena, pg, key, &e, req->tags, req->ntags);
   }
   end(&r);
   return rc;

@@ -359,7 +359,7 @@ int cn__pages_new(const cn_manifest_file *files, size_t nfiles, int dev,
       p->npages++;
   }
   if (!rc)
-    rc = cn__pcache_new(&p->cache, (size_t)64 << 20);
+    p->expire_s = 31536000; /* a year, as Next.js's expireTime */
   if (rc && !err[0])
     snprintf(err, errlen, "%s", cn_strerror(rc));
   if (rc) {
@@ -395,7 +395,6 @@ void cn__pages_free(cn__pages *p) {
   cn__free(p->slots);
   cn__free(p->defs);
   cn__free(p->dirs);
-  cn__pcache_free(p->cache);
   cn__free(p);
 }
 

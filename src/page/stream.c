@@ -144,7 +144,8 @@ int cn__stream_defer(void *ud, cn_str name, int open, cn__buf *out) {
   cn__pjob *j = cn__pjob_find(r, name);
   if (!j)
     return 0; /* no such loader: the fallback stays */
-  if (r->set->building || r->req->msg.is_head || r->inline_defer) {
+  if (r->set->building || r->req->offline || r->req->msg.is_head ||
+      r->inline_defer) {
     /* Nothing streams: the content in place of the fallback. */
     if (!open)
       return 1;

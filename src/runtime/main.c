@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "common/common.h"
+#include "cache/cache.h"
 #include "env/env.h"
 #include "page/page.h"
 #include "server/server.h"
@@ -121,17 +122,26 @@ static int load_env(int dev, const char *prog) {
   return rc ? 1 : 0;
 }
 
-static int add_routes(cn_app *app, const cn_manifest *m, const char *prog) {
+static int add_routes(cn_app *app, const cn_manifest *m, const cn_config *cfg,
+                      const char *prog) {
   char err[1024];
   if (m->nfiles) {
     cn__pages *pages;
     int rc = cn__pages_new(m->files, m->nfiles, 0, &pages, err, sizeof err);
-    if (!rc)
+    if (!rc) {
+      snprintf(pages->build_id, sizeof pages->build_id, "%s",
+               m->build_id ? m->build_id : "");
+      pages->expire_s = cfg->cache_expire_s;
       rc = cn__pages_mount(pages, app, err, sizeof err);
+    }
     if (rc) {
       fprintf(stderr, "%s: %s\n", prog, err);
       return 1;
     }
+  }
+  if (cn__cache_mount(app)) {
+    fprintf(stderr, "%s: cannot add /_cairn/revalidate\n", prog);
+    return 1;
   }
   for (size_t i = 0; i < m->nroutes; i++) {
     const cn_manifest_route *r = &m->routes[i];
@@ -155,6 +165,18 @@ static int add_routes(cn_app *app, const cn_manifest *m, const char *prog) {
   return 0;
 }
 
+/* The Data Cache: memory, bounded as cairn.json says. */
+static int setup_cache(const cn_config *cfg, const char *prog) {
+  cn__cache *c;
+  cn__cache_opts opts = {.memory_bytes = cfg->cache_memory};
+  if (cn__cache_new(&c, &opts)) {
+    fprintf(stderr, "%s: out of memory\n", prog);
+    return 1;
+  }
+  cn__cache_set_global(c);
+  return 0;
+}
+
 int cn_main(const cn_manifest *m, int argc, char **argv) {
   cli_opts o = {0};
   const char *prog = argc > 0 ? argv[0] : "cairn";
@@ -173,7 +195,7 @@ int cn_main(const cn_manifest *m, int argc, char **argv) {
     fprintf(stderr, "%s: out of memory\n", prog);
     return 1;
   }
-  rc = add_routes(app, m, prog);
+  rc = add_routes(app, m, &cfg, prog);
   if (!rc && o.prerender) {
     char err[1024];
     if (cn__app_finish(app, err, sizeof err)) {
@@ -183,9 +205,12 @@ int cn_main(const cn_manifest *m, int argc, char **argv) {
       rc = cn__pages_prerender(app, o.prerender, m->build_id);
     }
   } else if (!rc) {
-    if (cn__pages_load(app, ".cairn/pages", m->build_id))
+    if (setup_cache(&cfg, prog))
+      rc = 1;
+    else if (cn__pages_load(app, ".cairn/pages", m->build_id))
       fprintf(stderr, "%s: out of memory loading .cairn/pages\n", prog);
-    rc = cn_serve(app, &cfg) ? 1 : 0;
+    if (!rc)
+      rc = cn_serve(app, &cfg) ? 1 : 0;
   }
   cn_app_free(app);
   return rc;

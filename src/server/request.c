@@ -65,6 +65,42 @@ void cn__req_free(cn_req *req) {
   }
 }
 
+int cn__req_collect_tag(cn_req *req, const char *tag) {
+  pthread_mutex_t *mu = req->arena.lock;
+  int rc = 0;
+  if (mu)
+    pthread_mutex_lock(mu);
+  size_t i = 0;
+  while (i < req->ntags && strcmp(req->tags[i], tag))
+    i++;
+  if (i == req->ntags) {
+    if (req->ntags == req->captags) {
+      size_t cap = req->captags ? req->captags * 2 : 8;
+      /* The arena's own lock is held: allocate under it. */
+      const char **t = cn__arena_alloc_held(&req->arena, cap * sizeof(char *));
+      if (t && req->ntags)
+        memcpy(t, req->tags, req->ntags * sizeof(char *));
+      if (t)
+        req->tags = t, req->captags = cap;
+      else
+        rc = CN_ENOMEM;
+    }
+    if (!rc) {
+      size_t n = strlen(tag);
+      char *copy = cn__arena_alloc_held(&req->arena, n + 1);
+      if (copy) {
+        memcpy(copy, tag, n + 1);
+        req->tags[req->ntags++] = copy;
+      }
+      else
+        rc = CN_ENOMEM;
+    }
+  }
+  if (mu)
+    pthread_mutex_unlock(mu);
+  return rc;
+}
+
 cn_req *cn__req_detached(cn_app *app, const char *path) {
   cn_req *req = cn__calloc(1, sizeof(*req));
   if (!req)

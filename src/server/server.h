@@ -186,6 +186,12 @@ struct cn_req {
   atomic_int dynamic_used;
   const char *fail_msg, *fail_file;
   int fail_line;
+  /* Render fully, never stream (prerendering, ISR regeneration). */
+  int offline;
+  /* Tags of what this request fetched or cached (cn__req_collect_tag):
+   * a page rendered by it carries them. In the arena. */
+  const char **tags;
+  size_t ntags, captags;
   /* fetch's request memoization (src/fetch): released with the request. */
   void *memo;
   void (*memo_free)(void *memo);
@@ -310,6 +316,10 @@ static inline void cn__req_mark_dynamic(const cn_req *req) {
   atomic_store_explicit(&((cn_req *)req)->dynamic_used, 1,
                         memory_order_relaxed);
 }
+/* Note that the request used something cached under tag (copied into the
+ * arena; duplicates ignored). Any thread: parallel loaders are fine. 0 or
+ * CN_ENOMEM. */
+int cn__req_collect_tag(cn_req *req, const char *tag);
 /* Parse the query and the cookies now, so that threads reading them at
  * once (a page's parallel loaders) find them parsed. 0 or CN_ENOMEM. */
 int cn__req_preparse(cn_req *req);

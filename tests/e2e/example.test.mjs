@@ -83,7 +83,8 @@ test('a prerendered post: from the build, title and Open Graph from its props', 
 test('an unlisted post renders on its first request and is kept', async () => {
   const first = await get('/blog/on-demand');
   assert.equal(first.status, 200);
-  assert.equal(first.headers.get('x-cairn-cache'), null);
+  assert.equal(first.headers.get('x-cairn-cache'), 'MISS');
+  assert.equal(first.headers.get('cache-control'), 's-maxage=31536000');
   assert.match(await first.text(), /<h1>Rendered on demand, then kept<\/h1>/);
   const second = await get('/blog/on-demand');
   assert.equal(second.status, 200);
