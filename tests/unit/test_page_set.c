@@ -703,10 +703,50 @@ TEST(new_out_of_memory) {
   CHECK(failures > 20);
 }
 
+/* Paths past the router's limits: a clean error (or a page), never an
+ * overrun of the fixed buffers on the way (ASan). */
+TEST(long_and_deep_paths) {
+  static const struct {
+    size_t seglen, nsegs;
+  } cases[] = {{5000, 1}, {4090, 1}, {1, 200}, {30, 140}, {2, 127}};
+  for (size_t i = 0; i < CN__ARRAY_LEN(cases); i++) {
+    size_t cap = 4 + cases[i].nsegs * (cases[i].seglen + 1) + 32;
+    char *path = malloc(cap), *layout = malloc(cap);
+    size_t n = (size_t)snprintf(path, cap, "app");
+    for (size_t k = 0; k < cases[i].nsegs; k++) {
+      path[n++] = '/';
+      memset(path + n, 'a' + (char)(k % 26), cases[i].seglen);
+      n += cases[i].seglen;
+    }
+    snprintf(layout, cap, "%.*s/layout.html", (int)n, path);
+    snprintf(path + n, cap - n, "/page.html");
+    cn_manifest_file files[] = {{path, "x", 1, NULL},
+                                {layout, "{{{children}}}", 14, NULL}};
+    int rc;
+    char err[256];
+    cn__pages *p = build(files, 2, 0, &rc, err, sizeof err);
+    if (rc) {
+      CHECK(p == NULL && err[0]);
+      CHECK(rc == CN_EINVAL || rc == CN_ETOOBIG);
+    } else {
+      CHECK_EQ_INT(p->npages, 1);
+      if (p->npages == 1) {
+        cn__page *pg = &p->pages[0];
+        CHECK_EQ_INT(pg->nchain, cases[i].nsegs + 1);
+        CHECK(pg->chain[pg->nchain - 1]->layout == slot_of(p, layout));
+      }
+      cn__pages_free(p);
+    }
+    free(path);
+    free(layout);
+  }
+}
+
 int main(void) {
   RUN(pages_and_chains);
   RUN(slot_lookup);
   RUN(errors_table);
+  RUN(long_and_deep_paths);
   RUN(kind_table);
   RUN(replace_def);
   RUN(dev_reload);
