@@ -7,6 +7,7 @@
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <strings.h>
 
 #include "cache/cache.h"
 #include "server/server.h"
@@ -88,7 +89,9 @@ int cn_cached(cn_req *req, const char *const *key_parts, uint64_t revalidate_s,
   cn__arena_init(&a, mem, sizeof mem);
   cn__cval v;
   cn__cstate st;
-  if (!cn__cache_get(c, key.ptr, &a, &v, &st) && st != CN__CACHE_MISS) {
+  /* A value whose tag was revalidated is not used: fn runs again now. */
+  if (!cn__cache_get(c, key.ptr, &a, &v, &st) && st != CN__CACHE_MISS &&
+      st != CN__CACHE_INVALID) {
     *out = json_loadb(v.data, v.len, JSON_DECODE_ANY, NULL);
     if (*out && st == CN__CACHE_STALE) {
       refresh *r = cn__calloc(1, sizeof(*r));
@@ -165,8 +168,12 @@ static int secret_ok(cn_str given) {
 }
 
 static int webhook(cn_req *req, cn_res *res) {
-  cn_str secret = cn__req_header(req, "x-cairn-revalidate-secret");
-  if (!secret.ptr)
+  /* "Authorization: Bearer <secret>" (X-Cairn-* request headers are the
+   * server's own and never reach a handler), or ?secret=. */
+  cn_str secret = cn__req_header(req, "authorization");
+  if (secret.ptr && secret.len > 7 && !strncasecmp(secret.ptr, "Bearer ", 7))
+    secret = cn__str(secret.ptr + 7, secret.len - 7);
+  else
     secret = cn_req_query_get(req, "secret");
   if (!secret_ok(secret)) {
     if (!cn_env("CAIRN_REVALIDATE_SECRET"))
@@ -196,7 +203,31 @@ static int webhook(cn_req *req, cn_res *res) {
   return rc;
 }
 
+/* POST /_cairn/test/clock?ms=N: freeze the cache's clock at N (0: the
+ * wall clock again). Registered only when the server was started with
+ * CAIRN_TEST_CLOCK=1, so tests move time instead of sleeping. */
+static int test_clock(cn_req *req, cn_res *res) {
+  cn_str v = cn_req_query_get(req, "ms");
+  char buf[24];
+  if (!v.ptr || !v.len || v.len >= sizeof buf)
+    return cn_res_error(res, 400, "?ms=N");
+  snprintf(buf, sizeof buf, "%.*s", (int)v.len, v.ptr);
+  char *end;
+  unsigned long long ms = strtoull(buf, &end, 10);
+  if (*end)
+    return cn_res_error(res, 400, "?ms=N");
+  cn__clock_set(ms);
+  json_t *j = json_pack("{s:I}", "now", (json_int_t)cn__clock_ms());
+  int rc = cn_res_json(res, 200, j);
+  json_decref(j);
+  return rc;
+}
+
 int cn__cache_mount(cn_app *app) {
   static const cn_route_config config = {.body_limit = "1kb", .raw_body = 1};
-  return cn_app_route(app, "POST", "/_cairn/revalidate", webhook, &config);
+  int rc = cn_app_route(app, "POST", "/_cairn/revalidate", webhook, &config);
+  const char *t = getenv("CAIRN_TEST_CLOCK");
+  if (!rc && t && !strcmp(t, "1"))
+    rc = cn_app_route(app, "POST", "/_cairn/test/clock", test_clock, &config);
+  return rc;
 }

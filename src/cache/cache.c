@@ -38,15 +38,21 @@ typedef struct entry {
   void *data;
   size_t len, cost;
   uint64_t written_ms, revalidate_ms, expire_ms;
+  uint64_t seq; /* order of writes within this process (see state_of) */
   char **tags;
   size_t ntags;
 } entry;
 
 typedef struct tagtime {
   struct tagtime *next;
-  uint64_t hash, ms;
+  uint64_t hash, ms, seq;
   char *tag;
 } tagtime;
+
+/* Writes and revalidations in one millisecond (a frozen test clock, or a
+ * fast machine) are ordered by this counter; values and tags read back
+ * from the second level have 0, so only their times count. */
+static _Atomic uint64_t seq_counter;
 
 struct cn__cache {
   pthread_mutex_t mu;
@@ -227,9 +233,10 @@ static tagtime *tag_find(cn__cache *c, const char *tag) {
 /* Record tag at ms (lock held). */
 static int tag_set(cn__cache *c, const char *tag, uint64_t ms) {
   tagtime *t = tag_find(c, tag);
+  uint64_t seq = ms ? atomic_fetch_add(&seq_counter, 1) + 1 : 0;
   if (t) {
-    if (ms > t->ms)
-      t->ms = ms;
+    if (ms >= t->ms)
+      t->ms = ms, t->seq = seq;
     return 0;
   }
   if (!(t = cn__calloc(1, sizeof(*t))) || !(t->tag = cn__strdup(tag))) {
@@ -238,6 +245,7 @@ static int tag_set(cn__cache *c, const char *tag, uint64_t ms) {
   }
   t->hash = hash_of(tag, strlen(tag));
   t->ms = ms;
+  t->seq = seq;
   t->next = c->tbuckets[t->hash & (TAG_BUCKETS - 1)];
   c->tbuckets[t->hash & (TAG_BUCKETS - 1)] = t;
   return 0;
@@ -280,6 +288,7 @@ static void manifest_load(cn__cache *c) {
     return;
   const unsigned char *p = data, *end = p + n;
   uint64_t count, ms, len;
+  tagtime *t;
   int ok = n >= 4 && !memcmp(p, "CNT1", 4);
   p += ok ? 4 : 0;
   if (ok && !get_u64(&p, end, &count)) {
@@ -292,6 +301,8 @@ static void manifest_load(cn__cache *c) {
       tag[len] = '\0';
       p += len;
       tag_set(c, tag, ms);
+      if ((t = tag_find(c, tag)))
+        t->seq = 0; /* from an earlier process: its time alone counts */
     }
   }
   cn__free(data);
@@ -340,22 +351,27 @@ void cn__cache_free(cn__cache *c) {
   cn__free(c);
 }
 
-/* The state of a value at now (lock held: reads the tag times). */
-static cn__cstate state_of(cn__cache *c, const cn__cval *v, uint64_t now) {
+/* The state of a value written as the seq-th write at now (lock held:
+ * reads the tag times). A tag revalidated after the write makes it stale:
+ * a later millisecond, or the same one and a later seq. */
+static cn__cstate state_of(cn__cache *c, const cn__cval *v, uint64_t seq,
+                           uint64_t now) {
   if (v->expire_ms && now >= v->written_ms + v->expire_ms)
     return CN__CACHE_MISS;
   if (v->revalidate_ms && now >= v->written_ms + v->revalidate_ms)
     return CN__CACHE_STALE;
   for (size_t i = 0; i < v->ntags; i++) {
     tagtime *t = tag_find(c, v->tags[i]);
-    if (t && t->ms >= v->written_ms)
-      return CN__CACHE_STALE;
+    if (t && (t->ms > v->written_ms ||
+              (t->ms == v->written_ms && t->seq > seq)))
+      return CN__CACHE_INVALID;
   }
   return CN__CACHE_HIT;
 }
 
 /* Keep v in memory (lock held); the copies are the cache's. */
-static int remember(cn__cache *c, const char *key, const cn__cval *v) {
+static int remember(cn__cache *c, const char *key, const cn__cval *v,
+                    uint64_t seq) {
   size_t klen = strlen(key), cost = klen + v->len + sizeof(entry);
   for (size_t i = 0; i < v->ntags; i++)
     cost += strlen(v->tags[i]) + sizeof(char *);
@@ -386,6 +402,7 @@ static int remember(cn__cache *c, const char *key, const cn__cval *v) {
   e->written_ms = v->written_ms;
   e->revalidate_ms = v->revalidate_ms;
   e->expire_ms = v->expire_ms;
+  e->seq = seq;
   while (c->oldest && c->bytes + cost > c->max_bytes)
     drop(c, c->oldest);
   if (c->count >= c->nbuckets)
@@ -419,7 +436,7 @@ int cn__cache_get(cn__cache *c, const char *key, cn__arena *arena,
     if (!rc) {
       *v = (cn__cval){d, e->len, e->written_ms, e->revalidate_ms,
                       e->expire_ms, tags, e->ntags};
-      *state = state_of(c, v, now);
+      *state = state_of(c, v, e->seq, now);
       if (*state == CN__CACHE_MISS)
         drop(c, e); /* expired */
       else
@@ -451,9 +468,9 @@ int cn__cache_get(cn__cache *c, const char *key, cn__arena *arena,
   if (rc)
     return rc;
   pthread_mutex_lock(&c->mu);
-  *state = state_of(c, v, now);
+  *state = state_of(c, v, 0, now);
   if (*state != CN__CACHE_MISS)
-    remember(c, key, v);
+    remember(c, key, v, 0);
   pthread_mutex_unlock(&c->mu);
   if (*state == CN__CACHE_MISS) {
     c->second.ops->del(c->second.self, key);
@@ -482,7 +499,7 @@ int cn__cache_put(cn__cache *c, const char *key, const cn__cval *given) {
   v.ntags = n;
   v.written_ms = cn__clock_ms();
   pthread_mutex_lock(&c->mu);
-  int rc = remember(c, key, &v);
+  int rc = remember(c, key, &v, atomic_fetch_add(&seq_counter, 1) + 1);
   pthread_mutex_unlock(&c->mu);
   if (!rc && c->second.ops) {
     cn__buf b = {0};

@@ -57,7 +57,12 @@ typedef struct cn__cval {
 typedef enum cn__cstate {
   CN__CACHE_MISS = 0, /* absent, expired, or unreadable */
   CN__CACHE_HIT,
-  CN__CACHE_STALE     /* served, but due for regeneration */
+  CN__CACHE_STALE,    /* its revalidate time passed: serve it, refresh it */
+  CN__CACHE_INVALID   /* one of its tags was revalidated since it was
+                         written. As in Next.js, data (fetch, cached
+                         functions) is then fetched again before use, while
+                         a page is still served stale once: it regenerates
+                         with fresh data. The value is given all the same. */
 } cn__cstate;
 
 /* ------------------------------------------------------------ stores */
@@ -109,8 +114,8 @@ cn__cache *cn__cache_global(void);
 void cn__cache_set_global(cn__cache *c);
 
 /* Look key up. OUT: *v (its data and tags copied into arena) and the
- * state: HIT, STALE (revalidate time passed, or a tag revalidated since it
- * was written), MISS (absent or past expire_ms: nothing in *v). 0, or
+ * state: HIT, STALE (revalidate time passed), INVALID (a tag revalidated
+ * since it was written), MISS (absent or past expire_ms: nothing in *v). 0, or
  * CN_ENOMEM from the arena (the state is then MISS). */
 int cn__cache_get(cn__cache *c, const char *key, cn__arena *arena,
                   cn__cval *v, cn__cstate *state);
@@ -130,7 +135,7 @@ int cn__cache_revalidate_tag(cn__cache *c, const char *tag);
 uint64_t cn__cache_tag_time(cn__cache *c, const char *tag);
 
 /* Register POST /_cairn/revalidate on app (?tag=T or ?path=/p&type=...,
- * the secret in X-Cairn-Revalidate-Secret or ?secret=, compared with
+ * the secret as "Authorization: Bearer S" or ?secret=, compared with
  * CAIRN_REVALIDATE_SECRET in constant time: wrong or missing -> 401). 0 or
  * cn_app_route's error. */
 int cn__cache_mount(cn_app *app);

@@ -152,7 +152,7 @@ int cn__page_lookup(cn__arena *a, const cn__pages *set, const char *key,
     cn__cache_delete(c, ck); /* never served; rendered again */
     return CN_ENOENT;
   }
-  *stale = st == CN__CACHE_STALE;
+  *stale = st == CN__CACHE_STALE || st == CN__CACHE_INVALID;
   return 0;
 }
 

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
+#include "cache/cache.h"
 #include "page/page.h"
 #include "server/server.h"
 
@@ -112,6 +113,7 @@ typedef struct rendered {
   char *location;
   cn__buf body;
   int dynamic;
+  json_t *tags; /* what the render fetched or cached */
 } rendered;
 
 static int render_one(cn_app *app, cn__page *pg, const char *path,
@@ -135,6 +137,9 @@ static int render_one(cn_app *app, cn__page *pg, const char *path,
     goto cleanup;
   }
   out->dynamic = atomic_load(&req->dynamic_used);
+  out->tags = json_array();
+  for (size_t i = 0; out->tags && i < req->ntags; i++)
+    json_array_append_new(out->tags, json_string(req->tags[i]));
   out->status = req->res.status;
   if (out->status >= 500) {
     snprintf(err, errlen, "Error occurred prerendering page \"%s\": %s (at %s)",
@@ -219,10 +224,11 @@ static int build_page(cn_app *app, cn__page *pg, const char *dir,
         failed = 1;
       }
       json_array_append_new(
-          mine, json_pack("{s:s,s:s,s:i,s:s,s:s?}", "path", p, "route",
+          mine, json_pack("{s:s,s:s,s:i,s:s,s:s?,s:O?}", "path", p, "route",
                           pg->pattern, "status", r.status, "file", file,
-                          "location", r.location));
+                          "location", r.location, "tags", r.tags));
     }
+    json_decref(r.tags);
     cn__free(r.location);
     cn__buf_free(&r.body);
   }
@@ -279,14 +285,21 @@ static cn__page *page_by_pattern(cn__pages *set, const char *pattern) {
 /* A page from the build goes into the cache, unless the cache (on disk,
  * from an earlier run of this same build) already has it: that one may be
  * a newer regeneration. */
-static int keep(cn__page *pg, const char *path, const cn__pentry *e) {
+static int keep(cn__page *pg, const char *path, const cn__pentry *e,
+                json_t *tags) {
   static _Thread_local char mem[8192];
   cn__arena a;
   cn__arena_init(&a, mem, sizeof mem);
   int rc = 0, stale;
   cn__pentry old;
+  const char *t[CN__CACHE_MAX_TAGS];
+  size_t n = 0, i;
+  json_t *x;
+  json_array_foreach(tags, i, x)
+    if (json_is_string(x) && n < CN__ARRAY_LEN(t))
+      t[n++] = json_string_value(x);
   if (cn__page_lookup(&a, pg->set, path, &old, &stale))
-    rc = cn__page_store(&a, pg, path, e, NULL, 0);
+    rc = cn__page_store(&a, pg, path, e, t, n);
   cn__arena_reset(&a);
   return rc;
 }
@@ -344,7 +357,7 @@ int cn__pages_load(cn_app *app, const char *dir, const char *build_id) {
                                                                   json_object_get(v, "route"))
                                                             : "");
     if (f && !rc && pg)
-      rc = keep(pg, p, &e);
+      rc = keep(pg, p, &e, json_object_get(v, "tags"));
     cn__buf_free(&body);
   }
   json_decref(m);

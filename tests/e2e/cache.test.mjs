@@ -1,0 +1,175 @@
+// The full-route cache, ISR and on-demand revalidation (issue 7) against
+// tests/apps/cache built with `cairn build`. Time is the server's own
+// cache clock, frozen and moved by the test (CAIRN_TEST_CLOCK=1 enables
+// POST /_cairn/test/clock?ms=N); nothing here sleeps to let time pass.
+// Background work (a regeneration) is awaited by polling a counter with a
+// deadline, never by sleeping a fixed time.
+import { spawn } from 'node:child_process';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { REPO, Server } from './lib/server.mjs';
+import { runCairn } from './routing/harness.mjs';
+
+let srv, dir, now;
+const url = (p) => `http://127.0.0.1:${srv.port}${p}`;
+const post = (p, init = {}) => fetch(url(p), { method: 'POST', ...init });
+const renders = async () => (await fetch(url('/api/renders'))).json();
+
+async function setClock(ms) {
+  const r = await post(`/_cairn/test/clock?ms=${ms}`);
+  assert.equal(r.status, 200);
+  now = ms;
+}
+
+// Poll until pred(renders) holds (bounded); returns the last counters.
+async function until(pred, what) {
+  const deadline = Date.now() + 10000;
+  for (;;) {
+    const r = await renders();
+    if (pred(r)) return r;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(r)}`);
+    await new Promise((res) => setTimeout(res, 20));
+  }
+}
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'cairn-cache-'));
+  cpSync(join(REPO, 'tests', 'apps', 'cache'), dir, { recursive: true, filter: (s) => !s.includes('/.cairn') });
+  const b = await runCairn(['build', dir]);
+  assert.equal(b.code, 0, b.stdout + b.stderr);
+  const proc = spawn(join(dir, '.cairn', 'server'), [], {
+    cwd: dir,
+    env: { ...process.env, PORT: '0', HOSTNAME: '127.0.0.1', CAIRN_TEST_CLOCK: '1', CAIRN_REVALIDATE_SECRET: 's3cret' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  srv = new Server(proc, { root: dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) }, true);
+  await srv.ready(20000);
+  await setClock(Date.now());
+});
+
+after(async () => { if (srv) await srv.stop(); });
+
+test('a static page comes from the build: HIT, s-maxage=31536000, its loader never runs in the server', async () => {
+  const r = await fetch(url('/static'));
+  assert.equal(r.status, 200);
+  assert.equal(r.headers.get('x-cairn-cache'), 'HIT');
+  assert.equal(r.headers.get('cache-control'), 's-maxage=31536000');
+  assert.match(await r.text(), /<p>static render 1<\/p>/);
+  assert.equal((await renders()).static, undefined);
+});
+
+test('ISR: stale after revalidate seconds; 100 requests at once get the stale page and start exactly one regeneration', async () => {
+  const first = await fetch(url('/isr'));
+  assert.equal(first.headers.get('x-cairn-cache'), 'HIT');
+  assert.equal(first.headers.get('cache-control'), 's-maxage=60, stale-while-revalidate=31535940');
+  const before = await first.text();
+  await setClock(now + 59000);
+  assert.equal((await fetch(url('/isr'))).headers.get('x-cairn-cache'), 'HIT', 'still fresh at 59 s');
+  await setClock(now + 2000);
+  const answers = await Promise.all(Array.from({ length: 100 }, () => fetch(url('/isr')).then(async (r) => ({
+    status: r.status, cache: r.headers.get('x-cairn-cache'), body: await r.text(),
+  }))));
+  for (const a of answers) {
+    assert.equal(a.status, 200);
+    assert.ok(a.cache === 'STALE' || a.cache === 'HIT', `answered from the cache, not rendered: ${a.cache}`);
+    if (a.cache === 'STALE') assert.equal(a.body, before);
+  }
+  assert.ok(answers.some((a) => a.cache === 'STALE'));
+  const r = await until((x) => x.isr >= 1, 'the regeneration');
+  assert.equal(r.isr, 1, 'one regeneration');
+  // Fresh again, and nothing else regenerates it.
+  const after1 = await fetch(url('/isr'));
+  assert.equal(after1.headers.get('x-cairn-cache'), 'HIT');
+  assert.match(await after1.text(), /isr render 1/);
+  assert.equal((await renders()).isr, 1);
+  // The next period: the server's own second render.
+  await setClock(now + 61000);
+  assert.equal((await fetch(url('/isr'))).headers.get('x-cairn-cache'), 'STALE');
+  await until((x) => x.isr === 2, 'the second regeneration');
+  assert.match(await (await fetch(url('/isr'))).text(), /isr render 2/);
+});
+
+test('a regeneration that fails keeps the stale page and logs why', async () => {
+  assert.equal((await post('/api/revalidate?fail=1')).status, 200);
+  await setClock(now + 61000);
+  const r = await fetch(url('/isr'));
+  assert.equal(r.headers.get('x-cairn-cache'), 'STALE');
+  assert.match(await r.text(), /isr render 2/);
+  await srv.waitFor(() => /regenerating \/isr failed: the regeneration was told to fail: the stale page is kept/.test(srv.stderr), 10000, 'the failure in the log');
+  const again = await fetch(url('/isr'));
+  assert.equal(again.status, 200);
+  assert.match(await again.text(), /isr render 2/, 'still the stale page');
+  assert.equal((await post('/api/revalidate?fail=1')).status, 200); // back to working
+  await until((x) => x.isr === 3 || !fetch(url('/isr')), 'a working regeneration');
+});
+
+test('cached functions: HIT until their tag is revalidated (then run again), or stale once past their time', async () => {
+  const value = async (q) => (await (await fetch(url(`/api/cached?${q}`))).json()).value;
+  const base = (await renders()).cached || 0;
+  assert.equal(await value('key=a&tag=posts'), base + 1);
+  assert.equal(await value('key=a&tag=posts'), base + 1, 'HIT: the function did not run');
+  assert.equal(await value('key=b&tag=other'), base + 2);
+  assert.equal((await post('/api/revalidate?tag=posts')).status, 200);
+  assert.equal(await value('key=a&tag=posts'), base + 3, 'revalidated by tag: runs again before use');
+  assert.equal(await value('key=a&tag=posts'), base + 3, 'and is kept again');
+  assert.equal(await value('key=b&tag=other'), base + 2, 'another tag is untouched');
+  // By age: ttl 10 s.
+  assert.equal(await value('key=c&ttl=10'), base + 4);
+  await setClock(now + 9999);
+  assert.equal(await value('key=c&ttl=10'), base + 4);
+  await setClock(now + 1);
+  assert.equal(await value('key=c&ttl=10'), base + 4, 'stale, served once');
+  await until((x) => x.cached === base + 5, 'the refresh by age');
+});
+
+test('a tag shared by a cached function and a page refreshes both', async () => {
+  // The build rendered it with the "posts" tag, which the test before
+  // revalidated: it is stale already, and regenerates once.
+  let r0 = await renders();
+  const first = await fetch(url('/tagged'));
+  assert.equal(first.headers.get('x-cairn-cache'), 'STALE');
+  r0 = await until((x) => (x.tagged || 0) === (r0.tagged || 0) + 1, 'the first regeneration');
+  assert.equal((await fetch(url('/tagged'))).headers.get('x-cairn-cache'), 'HIT');
+  assert.equal((await post('/api/revalidate?tag=posts')).status, 200);
+  const stale = await fetch(url('/tagged'));
+  assert.equal(stale.headers.get('x-cairn-cache'), 'STALE');
+  const r1 = await until((x) => (x.tagged || 0) === (r0.tagged || 0) + 1, 'the page regenerated');
+  assert.equal(r1.fn, (r0.fn || 0) + 1, 'the cached function ran again inside it');
+  const fresh = await fetch(url('/tagged'));
+  assert.equal(fresh.headers.get('x-cairn-cache'), 'HIT');
+  assert.match(await fresh.text(), new RegExp(`tagged render ${r1.tagged} fn ${r1.fn}`));
+  // The static page carries no "posts" tag.
+  assert.equal((await fetch(url('/static'))).headers.get('x-cairn-cache'), 'HIT');
+});
+
+test('revalidating a path: the page itself, or a layout and everything under it', async () => {
+  assert.equal((await post('/api/revalidate?path=/static')).status, 200);
+  assert.equal((await fetch(url('/static'))).headers.get('x-cairn-cache'), 'STALE');
+  await until((x) => x.static === 1, 'the regeneration of /static');
+  assert.equal((await fetch(url('/static'))).headers.get('x-cairn-cache'), 'HIT');
+  assert.equal((await fetch(url('/tagged'))).headers.get('x-cairn-cache'), 'HIT', 'another path untouched');
+  assert.equal((await post('/api/revalidate?path=/&type=layout')).status, 200);
+  for (const p of ['/static', '/tagged'])
+    assert.equal((await fetch(url(p))).headers.get('x-cairn-cache'), 'STALE', p);
+  assert.equal((await post('/api/revalidate?path=/x&type=bogus')).status, 400);
+});
+
+test('the revalidation webhook: 401 without the secret or with a wrong one, 200 with it', async () => {
+  await until((x) => x.static === 2, 'the layout revalidation settled');
+  for (const h of [{}, { authorization: 'Bearer wrong' }, { authorization: 'Bearer s3cret!' }, { authorization: 'Bearer ' }, { authorization: 's3cret' }]) {
+    const r = await post('/_cairn/revalidate?path=/static', { headers: h });
+    assert.equal(r.status, 401, JSON.stringify(h));
+  }
+  assert.equal((await post('/_cairn/revalidate?path=/static&secret=nope')).status, 401);
+  assert.equal((await fetch(url('/static'))).headers.get('x-cairn-cache'), 'HIT', 'nothing was revalidated');
+  const ok = await post('/_cairn/revalidate?path=/static', { headers: { authorization: 'Bearer s3cret' } });
+  assert.equal(ok.status, 200);
+  assert.equal((await ok.json()).path, '/static');
+  assert.equal((await fetch(url('/static'))).headers.get('x-cairn-cache'), 'STALE');
+  const bad = await post('/_cairn/revalidate?secret=s3cret');
+  assert.equal(bad.status, 400);
+  assert.equal((await fetch(url('/_cairn/revalidate'))).status, 405);
+});
