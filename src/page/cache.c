@@ -305,7 +305,12 @@ int cn__page_cached(cn_req *req) {
 
 /* ---------------------------------------------------------- the keys */
 
-typedef size_t vals_fn(void *ud, cn_str name, cn_str *out, size_t max);
+/* The values of param name: how many (0: absent), or BAD for a value of
+ * the wrong kind (a catch-all must be an array of strings, a plain param a
+ * string) or more values than max. */
+#define BAD ((size_t)-1)
+typedef size_t vals_fn(void *ud, cn_str name, int catchall, cn_str *out,
+                       size_t max);
 
 static int encode(cn__buf *o, cn_str v) {
   static const char hex[] = "0123456789ABCDEF";
@@ -345,7 +350,11 @@ static int build_path(const char *pattern, vals_fn *get, void *ud,
     size_t skip = (size_t)(optional ? 2 : 1) + (catchall ? 3 : 0);
     cn_str name = cn__str(seg + skip, len - 2 * (size_t)(optional ? 2 : 1) -
                                           (catchall ? 3 : 0));
-    size_t n = get(ud, name, vals, CN__ARRAY_LEN(vals));
+    size_t n = get(ud, name, catchall, vals, CN__ARRAY_LEN(vals));
+    if (n == BAD) {
+      rc = CN_EINVAL;
+      continue;
+    }
     if (!n) {
       if (!optional)
         rc = CN_EINVAL;
@@ -368,33 +377,43 @@ static int build_path(const char *pattern, vals_fn *get, void *ud,
   return rc;
 }
 
-static size_t from_match(void *ud, cn_str name, cn_str *out, size_t max) {
+static size_t from_match(void *ud, cn_str name, int catchall, cn_str *out,
+                         size_t max) {
   const cn__route_match *m = ud;
+  (void)catchall;
   for (size_t i = 0; i < m->nparams; i++) {
     const cn__route_param *p = &m->params[i];
     if (p->name.len == name.len && !memcmp(p->name.ptr, name.ptr, name.len)) {
-      size_t n = CN__MIN(p->nvalues, max);
-      memcpy(out, p->values, n * sizeof(cn_str));
-      return n;
+      if (p->nvalues > max)
+        return BAD; /* cut short, two URLs would share a key */
+      memcpy(out, p->values, p->nvalues * sizeof(cn_str));
+      return p->nvalues;
     }
   }
   return 0;
 }
 
-static size_t from_json(void *ud, cn_str name, cn_str *out, size_t max) {
+static size_t from_json(void *ud, cn_str name, int catchall, cn_str *out,
+                        size_t max) {
   const json_t *o = ud;
   char key[256];
   snprintf(key, sizeof key, "%.*s", (int)name.len, name.ptr);
   json_t *v = json_object_get(o, key);
-  if (json_is_string(v)) {
+  if (!v)
+    return 0;
+  if (!catchall) {
+    if (!json_is_string(v))
+      return BAD;
     out[0] = cn__str(json_string_value(v), json_string_length(v));
     return 1;
   }
+  if (!json_is_array(v) || json_array_size(v) > max)
+    return BAD; /* as Next.js: a catch-all is given as an array */
   size_t n = 0, i;
   json_t *x;
   json_array_foreach(v, i, x) {
-    if (!json_is_string(x) || n == max)
-      return 0;
+    if (!json_is_string(x))
+      return BAD;
     out[n++] = cn__str(json_string_value(x), json_string_length(x));
   }
   return n;

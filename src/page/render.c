@@ -502,16 +502,16 @@ int cn__page_handler(cn_req *req, cn_res *res) {
   const cn_page_def *def = pg->def ? atomic_load(&pg->def->def) : NULL;
   char *key = rc ? NULL : cn__page_key(req, pg);
   int unlisted = 0;
-  if (!rc && !key)
-    rc = CN_ENOMEM;
+  /* No key (a catch-all longer than a key holds, or no memory): rendered,
+   * never kept, and never one of the listed params. */
   if (!rc && pg->has_params && def && def->dynamic_params_off &&
-      def->static_params && !cn__page_is_listed(pg, key))
+      def->static_params && (!key || !cn__page_is_listed(pg, key)))
     unlisted = 1;
   if (!rc)
     rc = run(&r, unlisted);
   if (!rc && atomic_load(&req->dynamic_used))
     atomic_store(&pg->saw_dynamic, 1);
-  if (!rc && r.keep && req->res.finished && !req->res.streaming) {
+  if (!rc && r.keep && key && req->res.finished && !req->res.streaming) {
     cn__pentry e = {.status = req->res.status,
                     .body = req->res.body.ptr,
                     .len = req->res.body.len};

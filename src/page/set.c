@@ -90,7 +90,8 @@ static int compile(const char *path, const char *text, size_t len,
     }
   }
   size_t dlen;
-  if (!strcmp(base_of(path, &dlen), "layout.html") && !pt->has_children) {
+  if (!strncmp(path, "app/", 4) && !strcmp(base_of(path, &dlen), "layout.html") &&
+      !pt->has_children) {
     int nested = cn__tpl_find(t, 0, CN__TPL_RAW, CN_STR("children"), &any) == 0;
     const cn__tpl_node *n = nested ? &nodes[any] : NULL;
     if (nested)
@@ -147,7 +148,10 @@ static int64_t mtime_of(const char *path) {
 /* Development: (re)load slot from disk when it changed since last time. */
 static void dev_refresh(cn__pslot *slot, cn__tpl_error *err) {
   int64_t m = mtime_of(slot->path);
-  if (m == slot->mtime_ns && atomic_load(&slot->cur))
+  /* Unchanged, or given embedded and never on disk: nothing to read. (One
+   * read from disk and now gone keeps serving, and says so.) */
+  if ((m == slot->mtime_ns || (m < 0 && !slot->mtime_ns)) &&
+      atomic_load(&slot->cur))
     return;
   pthread_mutex_lock(&slot->mu);
   if (m != slot->mtime_ns || !atomic_load(&slot->cur)) {
@@ -352,7 +356,14 @@ int cn__pages_new(const cn_manifest_file *files, size_t nfiles, int dev,
     if (strncmp(p->slots[i].path, "app/", 4) ||
         strcmp(base_of(p->slots[i].path, &dlen), "page.html"))
       continue;
-    int r = page_make(p, &p->pages[p->npages], &p->slots[i], err, errlen);
+    cn__page *pg = &p->pages[p->npages];
+    int r = page_make(p, pg, &p->slots[i], err, errlen);
+    if (r) { /* not counted: what it got so far goes now */
+      cn__free(pg->pattern);
+      cn__free(pg->dir);
+      cn__free(pg->chain);
+      memset(pg, 0, sizeof(*pg));
+    }
     if (r < 0)
       rc = r;
     else if (r == 0)
