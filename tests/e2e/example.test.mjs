@@ -24,7 +24,7 @@ before(async () => {
   build = await runCairn(['build', dir]);
   assert.equal(build.code, 0, build.stdout + build.stderr);
   const proc = spawn(join(dir, '.cairn', 'server'), [], {
-    cwd: dir, env: { ...process.env, PORT: '0', HOSTNAME: '127.0.0.1' },
+    cwd: dir, env: { ...process.env, PORT: '0', HOSTNAME: '127.0.0.1', CAIRN_REVALIDATE_SECRET: 'example-secret' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   srv = new Server(proc, { root: dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) }, true);
@@ -77,6 +77,7 @@ test('a prerendered post: from the build, title and Open Graph from its props', 
   assert.match(body, /<meta name="description" content="How layout.html nests from the root to the page.">/);
   // og_* set by the post replace the root's as one group (no og:site_name).
   assert.match(body, /<meta property="og:title" content="Layouts that wrap every page"><meta property="og:type" content="article"><\/head>/);
+  assert.equal(r.headers.get('cache-control'), 's-maxage=60, stale-while-revalidate=31535940', 'ISR');
   assert.match(body, /<p>A layout renders around everything below it; \{\{\{children\}\}\} marks where the page goes.<\/p>/);
 });
 
@@ -84,7 +85,7 @@ test('an unlisted post renders on its first request and is kept', async () => {
   const first = await get('/blog/on-demand');
   assert.equal(first.status, 200);
   assert.equal(first.headers.get('x-cairn-cache'), 'MISS');
-  assert.equal(first.headers.get('cache-control'), 's-maxage=31536000');
+  assert.equal(first.headers.get('cache-control'), 's-maxage=60, stale-while-revalidate=31535940');
   assert.match(await first.text(), /<h1>Rendered on demand, then kept<\/h1>/);
   const second = await get('/blog/on-demand');
   assert.equal(second.status, 200);
@@ -173,4 +174,18 @@ test('/api/clock: Server-Sent Events with ids, a retry and the time', async () =
   const r = await get('/api/clock?count=2&every=10');
   assert.equal(r.headers.get('content-type'), 'text/event-stream; charset=utf-8');
   assert.match(await r.text(), /^retry: 2000\n\nevent: tick\nid: 1\ndata: \d\d:\d\d:\d\d\n\nevent: tick\nid: 2\ndata: \d\d:\d\d:\d\d\n\n$/);
+});
+
+test('revalidating the tag "posts" refreshes the blog list through the webhook', async () => {
+  assert.equal((await get('/blog')).headers.get('x-cairn-cache'), 'HIT');
+  const denied = await fetch(url('/_cairn/revalidate?tag=posts'), { method: 'POST' });
+  assert.equal(denied.status, 401);
+  const ok = await fetch(url('/_cairn/revalidate?tag=posts'), { method: 'POST', headers: { authorization: 'Bearer example-secret' } });
+  assert.equal(ok.status, 200);
+  assert.equal((await get('/blog')).headers.get('x-cairn-cache'), 'STALE');
+  const deadline = Date.now() + 10000;
+  let state = 'STALE';
+  while (state !== 'HIT' && Date.now() < deadline) state = (await get('/blog')).headers.get('x-cairn-cache');
+  assert.equal(state, 'HIT', 'regenerated');
+  assert.equal((await get('/')).headers.get('x-cairn-cache'), 'HIT', 'the home page does not carry the tag');
 });

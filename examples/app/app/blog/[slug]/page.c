@@ -1,6 +1,7 @@
 /* /blog/[slug]: one post. static_params lists the posts to prerender at
  * build; any other slug is rendered on its first request and then kept,
- * and an unknown one answers the blog's not-found page. */
+ * and an unknown one answers the blog's not-found page. Kept pages are
+ * regenerated in the background a minute after they were rendered. */
 #include <cairn.h>
 
 #include "../../../lib/posts.h"
@@ -28,5 +29,6 @@ static int params(json_t **out) {
   return *out ? 0 : CN_ENOMEM;
 }
 
+/* Regenerated in the background at most once a minute (ISR). */
 CN_PAGE(.loader = load, .generate_metadata = metadata,
-        .static_params = params);
+        .static_params = params, .revalidate = 60);
