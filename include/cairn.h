@@ -406,9 +406,51 @@ typedef struct cn_deferred {
   cn_loader *loader;
 } cn_deferred;
 
+/* A Server Action: a C function an HTML form calls. In a template,
+ *     {{#form.signup}}<input name="email">…<button>Sign up</button>{{/form.signup}}
+ * writes a <form method="post"> to the same page, with the action's ID and,
+ * when the context has a "bind" value there (updateUser.bind(null, id)),
+ * that value sealed (AES-256-GCM) into a hidden field. On submit the
+ * action gets the fields (cn_req_form, cn_req_file: the same API as route
+ * handlers) and bound (the "bind" value, or null) and answers:
+ *   0: the page is rendered again with "action" in every template's
+ *      context: {"name", "state": *state (may be NULL), "values": the
+ *      submitted fields}, so a form can show errors and keep what was
+ *      typed;
+ *   return cn_redirect(req, 0, "/where"): 303 See Other (status 0);
+ *   a negative CN_E*: the nearest error page, 500.
+ * It may revalidate (cn_revalidate_tag/path) and set cookies
+ * (cn_res_cookie(cn_req_res(req), ...)). Actions run only for POST to a
+ * page that renders them, from an allowed Origin (see cairn.json's
+ * "actions.allowed_origins"); answers are never cached. */
+typedef int cn_action_fn(cn_req *req, const json_t *bound, json_t **state);
+
+typedef struct cn_action {
+  const char *name;
+  cn_action_fn *fn;
+} cn_action;
+
+/* Form validation for actions and route handlers: each rule names a field
+ * and whitespace-separated checks: "required", "int", "int:MIN..MAX",
+ * "number:MIN..MAX", "email", "url", "len:MIN..MAX", "oneof:a,b,c" (either
+ * bound may be left out: "len:3..", "int:..10"). An empty optional field
+ * passes the others. message (NULL: cairn's words) replaces the message of
+ * every check of that field. OUT: *errors, a new object {field: message}
+ * for the fields that failed (NULL when none did). Returns 0 when all
+ * passed, CN_EINVAL when some failed, CN_ENOMEM. Reads cn_req_form, or the
+ * JSON body's string and number members. */
+typedef struct cn_rule {
+  const char *field;
+  const char *checks;
+  const char *message;
+} cn_rule;
+CN_EXTERN int cn_validate(cn_req *req, const cn_rule *rules, size_t n,
+                          json_t **errors);
+
 typedef struct cn_page_def {
   cn_loader *loader;
   cn_deferred deferred[16];           /* streamed sections, by name */
+  cn_action actions[16];              /* server actions, by name */
   cn_metadata metadata;
   cn_metadata_fn *generate_metadata;
   int dynamic;                        /* render per request, always */
@@ -590,6 +632,7 @@ typedef struct cn_manifest {
   const char *build_id;                /* differs between builds */
   const cn_manifest_file *files;       /* pages, layouts, components */
   size_t nfiles;
+  const char *actions_key; /* this build's Server Actions key (64 hex) */
 } cn_manifest;
 
 /* The whole life of a built app's server: options from argv
@@ -632,6 +675,12 @@ typedef struct cn_config {
    * long a stale page may still be served). */
   size_t cache_memory;
   uint64_t cache_expire_s;
+  /* Server Actions ("actions": {"allowed_origins": ["*.example.com"],
+   * "body_limit": "1mb"}): hosts whose forms may call actions besides the
+   * request's own Host, and the largest form body (1 MiB). */
+  const char *const *allowed_origins;
+  size_t nallowed_origins;
+  size_t actions_body_limit;
 } cn_config;
 
 /* Fill config with the defaults listed above. */

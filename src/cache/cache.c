@@ -453,11 +453,8 @@ int cn__cache_get(cn__cache *c, const char *key, cn__arena *arena,
   void *data = NULL;
   size_t n = 0;
   int sr = c->second.ops->get(c->second.self, key, &data, &n);
-  if (sr) {
-    if (sr != CN_ENOENT)
-      c->second.ops->del(c->second.self, key);
-    return 0;
-  }
+  if (sr)
+    return 0; /* absent; an unreadable entry the store removed itself */
   rc = cn__cache_decode(data, n, arena, v);
   cn__free(data);
   if (rc == CN_EPARSE) {

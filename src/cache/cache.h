@@ -73,8 +73,8 @@ typedef enum cn__cstate {
  * from many threads at once. */
 typedef struct cn__store_ops {
   /* OUT: *data (cn__malloc'd, the caller frees), *len. CN_ENOENT when
-   * absent; another error when unreadable (the cache treats it as absent
-   * and deletes it). */
+   * absent; another error when unreadable (the store removes what it could
+   * not read; the cache treats it as absent). */
   int (*get)(void *self, const char *key, void **data, size_t *len);
   int (*put)(void *self, const char *key, const void *data, size_t len);
   int (*del)(void *self, const char *key);
@@ -89,7 +89,9 @@ typedef struct cn__store {
 /* The disk store under dir (created when missing): one file per key, its
  * name a hash of the key, written to a temporary file and renamed; each
  * file carries a checksum, and a file that fails it is ignored and
- * removed. OUT: *out. 0, CN_EIO (dir cannot be made) or CN_ENOMEM. */
+ * removed. Keys over 1 MiB and values over 256 MiB are CN_ETOOBIG. OUT:
+ * *out. 0, CN_EIO (dir cannot be made), CN_EINVAL (dir NULL) or
+ * CN_ENOMEM. */
 int cn__store_disk(const char *dir, cn__store *out);
 
 /* ------------------------------------------------------------- cache */

@@ -29,6 +29,7 @@ void cn_config_init(cn_config *c) {
       .linger_ms = 2000,
   };
   c->cache_memory = (size_t)64 << 20;
+  c->actions_body_limit = (size_t)1 << 20;
   c->cache_expire_s = 31536000;
 }
 
@@ -154,6 +155,45 @@ static int set_cache(cn_config *c, json_t *v, char *err, size_t n) {
   return 0;
 }
 
+/* "actions": {"allowed_origins": [...], "body_limit": "1mb"}. */
+static int set_actions(cn_config *c, json_t *v, char *err, size_t n) {
+  const char *k;
+  json_t *x;
+  if (!json_is_object(v))
+    return fail(err, n, "cairn.json: \"%s\" must be an object", "actions");
+  json_object_foreach(v, k, x) {
+    if (!strcmp(k, "body_limit")) {
+      size_t b;
+      if (!json_is_string(x) || cn__parse_size(json_string_value(x), &b) || !b)
+        return fail(err, n, "cairn.json: \"actions.%s\" must be a size such "
+                            "as \"1mb\"", k);
+      c->actions_body_limit = b;
+    } else if (!strcmp(k, "allowed_origins")) {
+      size_t i, m = json_array_size(x);
+      json_t *o;
+      const char **list = m ? cn__calloc(m, sizeof(char *)) : NULL;
+      if (!json_is_array(x) || (m && !list)) {
+        cn__free(list);
+        return fail(err, n, "cairn.json: \"actions.%s\" must be an array of "
+                            "host patterns", k);
+      }
+      json_array_foreach(x, i, o) {
+        if (!json_is_string(o) || !json_string_length(o) ||
+            !(list[i] = keep(json_string_value(o)))) {
+          cn__free(list);
+          return fail(err, n, "cairn.json: \"actions.%s\" must be an array "
+                              "of host patterns", k);
+        }
+      }
+      c->allowed_origins = list; /* the process's, as the header says */
+      c->nallowed_origins = m;
+    } else {
+      return fail(err, n, "cairn.json: unknown key \"actions.%s\"", k);
+    }
+  }
+  return 0;
+}
+
 int cn_config_load(cn_config *c, const char *path, char *err, size_t n) {
   json_error_t je;
   json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
@@ -203,6 +243,8 @@ int cn_config_load(cn_config *c, const char *path, char *err, size_t n) {
         c->handler_timeout_ms = (uint64_t)json_integer_value(v);
     } else if (!strcmp(key, "cache")) {
       rc = set_cache(c, v, err, n);
+    } else if (!strcmp(key, "actions")) {
+      rc = set_actions(c, v, err, n);
     } else if (!strcmp(key, "limits")) {
       if (!json_is_object(v)) {
         rc = fail(err, n, "cairn.json: \"%s\" must be an object", key);

@@ -267,8 +267,9 @@ const char *cn__page_cache_control(const cn__page *pg, int status) {
 
 int cn__page_cached(cn_req *req) {
   cn__page *pg = req->hit.endpoint->page;
-  if (pg->set->dev || cn__page_kind_of(pg) == CN__PAGE_DYNAMIC)
-    return 0;
+  if (pg->set->dev || cn__page_kind_of(pg) == CN__PAGE_DYNAMIC ||
+      !(cn_str_eq(req->msg.rl.method, "GET") || req->msg.is_head))
+    return 0; /* a POST is a server action: never from the cache */
   char *key = cn__page_key(req, pg);
   cn__pentry e;
   int stale;

@@ -271,6 +271,8 @@ static int location_ok(const char *l) {
 int cn_redirect(cn_req *req, int status, const char *location) {
   cn__pjob *j = current;
   if (!j || j->r->req != req) {
+    if (status == 0 && req->action)
+      status = 303; /* after a form's POST, as Next.js answers */
     int rc = cn_res_redirect(&req->res, status, location);
     return rc ? rc : CN_PAGE_REDIRECT;
   }

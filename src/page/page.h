@@ -113,6 +113,8 @@ struct cn__pages {
   int building;         /* --prerender: loaders run without a request */
   uint64_t expire_s;    /* ISR's expire time (stale-while-revalidate) */
   char build_id[40];    /* in cache keys: another build's pages never match */
+  cn_route_def action_route; /* pages with actions: GET and POST */
+  char action_limit[32];     /* its body limit */
 };
 
 /* --------------------------------------------------------------- set.c */
@@ -153,6 +155,19 @@ cn__page_kind cn__page_kind_of(cn__page *pg);
 
 /* The GET handler of every page (req->hit.endpoint's page). */
 int cn__page_handler(cn_req *req, cn_res *res);
+
+/* Render the routed page; action (may be NULL) goes into every template's
+ * context as "action", and then nothing is cached. */
+int cn__page_render(cn_req *req, json_t *action);
+
+/* The POST handler of pages that declare actions (actions.c). */
+int cn__page_action_handler(cn_req *req, cn_res *res);
+
+/* The largest form body an action takes (before mounting). */
+void cn__pages_body_limit(cn__pages *p, size_t bytes);
+
+/* 1 when some template of the set has a {{#form.name}} section. */
+int cn__pages_uses_form(cn__pages *p, const char *name);
 
 /* The app's root not-found page for a URL that matched nothing. */
 int cn__page_not_found_handler(cn_req *req, cn_res *res);

@@ -82,6 +82,8 @@ struct cn__render {
                                metadata goes in (a streamed segment) */
   int seg_marker;           /* wrap() puts the loading fallback's marker */
   int keep;                 /* the answer goes into the full-route cache */
+  int action;               /* rendering again after a server action */
+  int script;               /* the actions script is in the page */
 };
 
 /* loaders.c */
@@ -116,6 +118,10 @@ int cn__render_span(cn__render *r, const cn__ptpl *t, uint32_t from,
 const cn__tpl *cn__render_lookup(void *ud, cn_str name);
 long cn__render_nearest(const cn__render *r, size_t level, int not_found);
 uint32_t cn__render_digest(const char *msg, const char *src);
+
+/* actions.c: {{#form.name}} (template.h's special hook). */
+int cn__page_form(cn__render *r, cn_str name, int open, const json_t *bind,
+                  cn__buf *out);
 
 /* stream.c */
 

@@ -128,11 +128,20 @@ static cn__outcome metadata(cn__render *r, size_t upto, int noindex, int page) {
 
 /* ---------------------------------------------------------- rendering */
 
+/* {{#defer.x}} and {{#form.x}} (template.h). */
+static int special(void *ud, cn_str ns, cn_str name, int open,
+                   const json_t *bind, cn__buf *out) {
+  cn__render *r = ud;
+  if (ns.len == 5) /* defer */
+    return r->njobs ? cn__stream_defer(ud, name, open, out) : 0;
+  return cn__page_form(r, name, open, bind, out);
+}
+
 int cn__render_span(cn__render *r, const cn__ptpl *t, uint32_t from,
                     uint32_t to, json_t *props, cn__tpl_error *te) {
   const json_t *stack[2] = {r->base, props};
   cn__tpl_partials parts = {.lookup = cn__render_lookup, .ud = r,
-                            .defer = r->njobs ? cn__stream_defer : NULL};
+                            .special = special};
   return cn__tpl_render_span(t->tpl, from, to, stack, props ? 2 : 1, &parts,
                              &r->out, te);
 }
@@ -217,7 +226,7 @@ static cn__outcome render_tpl_error(cn__render *r, size_t level, int rc,
 /* Whether this answer goes into the full-route cache: a page that read no
  * request-time data and is not dynamic, answering 200 or 404. */
 static int storeable(const cn__render *r, int status) {
-  return r->pg && !r->set->dev && !r->set->building &&
+  return r->pg && !r->set->dev && !r->set->building && !r->action &&
          !atomic_load(&r->req->dynamic_used) &&
          cn__page_kind_of(r->pg) != CN__PAGE_DYNAMIC &&
          (status == 200 || status == 404);
@@ -236,6 +245,8 @@ static int finish(cn__render *r, int status, const char *cache_control) {
   r->keep = storeable(r, status);
   if (r->keep)
     cache_control = cn__page_cache_control(r->pg, status);
+  else if (r->action)
+    cache_control = "no-cache, no-store, max-age=0, must-revalidate";
   if (!rc && !res->has_type)
     rc = cn_res_header(res, "Content-Type", "text/html; charset=utf-8");
   /* A Cache-Control the loader set itself is kept. */
@@ -492,13 +503,16 @@ static void end(cn__render *r) {
   cn__buf_free(&r->head);
 }
 
-int cn__page_handler(cn_req *req, cn_res *res) {
+int cn__page_render(cn_req *req, json_t *action) {
   cn__page *pg = req->hit.endpoint ? req->hit.endpoint->page : NULL;
   cn__render r;
-  (void)res;
   if (!pg)
     return CN_ESTATE;
   int rc = begin(&r, req, pg, pg->set);
+  if (!rc && action) {
+    r.action = 1;
+    rc = json_object_set(r.base, "action", action) ? CN_ENOMEM : 0;
+  }
   const cn_page_def *def = pg->def ? atomic_load(&pg->def->def) : NULL;
   char *key = rc ? NULL : cn__page_key(req, pg);
   int unlisted = 0;
@@ -519,6 +533,11 @@ int cn__page_handler(cn_req *req, cn_res *res) {
   }
   end(&r);
   return rc;
+}
+
+int cn__page_handler(cn_req *req, cn_res *res) {
+  (void)res;
+  return cn__page_render(req, NULL);
 }
 
 int cn__page_not_found_handler(cn_req *req, cn_res *res) {

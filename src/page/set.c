@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
+#include "actions/actions.h"
 #include "page/page.h"
 #include "router/router.h"
 #include "server/server.h"
@@ -15,6 +16,29 @@
 static const cn_route_def page_route = {.GET = cn__page_handler};
 static const cn_route_def page_route_inline = {
     .GET = cn__page_handler, .config = {.nonblocking = 1}};
+
+/* GET /_cairn/actions.js: the client script of Server Actions. */
+static int actions_script(cn_req *req, cn_res *res) {
+  (void)req;
+  const char *s = cn__actions_script();
+  int rc = cn_res_header(res, "Content-Type",
+                         "text/javascript; charset=utf-8");
+  if (!rc)
+    rc = cn_res_header(res, "Cache-Control", "public, max-age=3600");
+  return rc ? rc : cn_res_send(res, s, strlen(s));
+}
+
+/* Does any level of pg declare an action? Then it takes POST. */
+static int has_actions(const cn__page *pg) {
+  for (size_t i = 0; i <= pg->nchain; i++) {
+    cn__pdef *d = i < pg->nchain ? pg->chain[i]->layout_def : pg->def;
+    const cn_page_def *def = d ? atomic_load(&d->def) : NULL;
+    for (size_t k = 0; def && k < CN__ARRAY_LEN(def->actions); k++)
+      if (def->actions[k].name && def->actions[k].fn)
+        return 1;
+  }
+  return 0;
+}
 
 static int ends_with(const char *s, const char *suffix) {
   size_t n = strlen(s), m = strlen(suffix);
@@ -369,8 +393,10 @@ int cn__pages_new(const cn_manifest_file *files, size_t nfiles, int dev,
     else if (r == 0)
       p->npages++;
   }
-  if (!rc)
+  if (!rc) {
     p->expire_s = 31536000; /* a year, as Next.js's expireTime */
+    cn__pages_body_limit(p, (size_t)1 << 20);
+  }
   if (rc && !err[0])
     snprintf(err, errlen, "%s", cn_strerror(rc));
   if (rc) {
@@ -415,14 +441,22 @@ int cn__pages_mount(cn__pages *p, cn_app *app, char *err, size_t errlen) {
     const cn_page_def *def = pg->def ? atomic_load(&pg->def->def) : NULL;
     char source[CN__ROUTE_PATTERN_MAX + 16];
     snprintf(source, sizeof source, "%s/page.html", pg->dir);
-    int rc = cn__app_add_page(app, pg->pattern, source,
-                              def && def->nonblocking ? &page_route_inline
-                                                      : &page_route,
-                              pg, err, errlen);
+    const cn_route_def *rd = def && def->nonblocking ? &page_route_inline
+                                                     : &page_route;
+    if (has_actions(pg))
+      rd = &p->action_route;
+    int rc = cn__app_add_page(app, pg->pattern, source, rd, pg, err, errlen);
     if (rc) {
       cn__pages_free(p);
       return rc;
     }
+  }
+  if (p->npages && cn_app_route(app, "GET", CN__ACTIONS_SCRIPT_PATH,
+                                actions_script,
+                                &(cn_route_config){.nonblocking = 1}) ==
+                       CN_ENOMEM) {
+    cn__pages_free(p);
+    return CN_ENOMEM;
   }
   cn__pages_free(app->pages);
   app->pages = p;
@@ -432,6 +466,14 @@ int cn__pages_mount(cn__pages *p, cn_app *app, char *err, size_t errlen) {
     app->not_found.response_limit = SIZE_MAX;
   }
   return 0;
+}
+
+void cn__pages_body_limit(cn__pages *p, size_t bytes) {
+  snprintf(p->action_limit, sizeof p->action_limit, "%zu", bytes);
+  p->action_route = (cn_route_def){
+      .GET = cn__page_handler,
+      .POST = cn__page_action_handler,
+      .config = {.body_limit = p->action_limit}};
 }
 
 cn__page_kind cn__page_kind_of(cn__page *pg) {

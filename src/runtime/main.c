@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "common/common.h"
+#include "actions/actions.h"
 #include "cache/cache.h"
 #include "env/env.h"
 #include "page/page.h"
@@ -132,6 +133,7 @@ static int add_routes(cn_app *app, const cn_manifest *m, const cn_config *cfg,
       snprintf(pages->build_id, sizeof pages->build_id, "%s",
                m->build_id ? m->build_id : "");
       pages->expire_s = cfg->cache_expire_s;
+      cn__pages_body_limit(pages, cfg->actions_body_limit);
       rc = cn__pages_mount(pages, app, err, sizeof err);
     }
     if (rc) {
@@ -165,10 +167,16 @@ static int add_routes(cn_app *app, const cn_manifest *m, const cn_config *cfg,
   return 0;
 }
 
-/* The Data Cache: memory, bounded as cairn.json says. */
+/* The Data Cache: memory, bounded as cairn.json says, in front of
+ * .cairn/cache on disk (it survives restarts; without it, memory only). */
 static int setup_cache(const cn_config *cfg, const char *prog) {
   cn__cache *c;
   cn__cache_opts opts = {.memory_bytes = cfg->cache_memory};
+  if (cn__store_disk(".cairn/cache", &opts.second)) {
+    fprintf(stderr, "%s: .cairn/cache cannot be used: the Data Cache stays "
+                    "in memory\n", prog);
+    opts.second.ops = NULL;
+  }
   if (cn__cache_new(&c, &opts)) {
     fprintf(stderr, "%s: out of memory\n", prog);
     return 1;
@@ -196,6 +204,9 @@ int cn_main(const cn_manifest *m, int argc, char **argv) {
     return 1;
   }
   rc = add_routes(app, m, &cfg, prog);
+  /* Before prerendering too: the forms it writes carry this key's IDs. */
+  if (!rc && cn__actions_init(m->actions_key))
+    rc = 1;
   if (!rc && o.prerender) {
     char err[1024];
     if (cn__app_finish(app, err, sizeof err)) {

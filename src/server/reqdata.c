@@ -209,6 +209,14 @@ cn_str cn_req_cookie(const cn_req *req, const char *name) {
   return cn__pairs_get(&d->cookies, cn__cstr(name));
 }
 
+int cn__req_form_field_at(const cn_req *req, size_t i, cn_str *name) {
+  const cn__reqdata *d = req->data;
+  if (!d || i >= d->form.len)
+    return CN_ENOENT;
+  *name = d->form.items[i].key;
+  return 0;
+}
+
 int cn__req_preparse(cn_req *req) {
   cn__reqdata *d = data_of(req);
   if (!d)

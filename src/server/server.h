@@ -188,6 +188,8 @@ struct cn_req {
   int fail_line;
   /* Render fully, never stream (prerendering, ISR regeneration). */
   int offline;
+  /* A server action runs: cn_redirect's default status is 303. */
+  int action;
   /* Tags of what this request fetched or cached (cn__req_collect_tag):
    * a page rendered by it carries them. In the arena. */
   const char **tags;
@@ -320,6 +322,9 @@ static inline void cn__req_mark_dynamic(const cn_req *req) {
  * arena; duplicates ignored). Any thread: parallel loaders are fine. 0 or
  * CN_ENOMEM. */
 int cn__req_collect_tag(cn_req *req, const char *tag);
+/* The name of the i-th form field in arrival order (repeats included).
+ * 0 or CN_ENOENT past the end. */
+int cn__req_form_field_at(const cn_req *req, size_t i, cn_str *name);
 /* Parse the query and the cookies now, so that threads reading them at
  * once (a page's parallel loaders) find them parsed. 0 or CN_ENOMEM. */
 int cn__req_preparse(cn_req *req);

@@ -279,32 +279,47 @@ static int render_in(rstate *s, const cn__tpl *t, uint32_t i,
   return rc;
 }
 
-/* A "defer.<name>" section when the environment streams (template.h). */
-static int render_defer(rstate *s, const cn__tpl *t, uint32_t i) {
+/* The value of a plain name on the context stack, top first. */
+static const json_t *lookup_word(const rstate *s, const char *k, size_t n) {
+  for (uint32_t i = s->nctx; i-- > 0;)
+    if (json_is_object(s->ctx[i])) {
+      const json_t *v = json_object_getn(s->ctx[i], k, n);
+      if (v)
+        return v;
+    }
+  return NULL;
+}
+
+/* A "defer.<name>" or "form.<name>" section (template.h). */
+static int render_special(rstate *s, const cn__tpl *t, uint32_t i) {
   const cn__tpl_node *n = &t->nodes[i];
   const cn__tpl_part *pp = &t->parts[n->part0];
+  cn_str ns = cn__str(t->pool + pp[0].off, pp[0].len);
   cn_str name = cn__str(t->pool + pp[1].off, pp[1].len);
-  int rc = s->env->defer(s->env->ud, name, 1, s->out);
+  const json_t *bind = lookup_word(s, "bind", 4);
+  int rc = s->env->special(s->env->ud, ns, name, 1, bind, s->out);
   if (rc == 1)
     return 0;
   if (rc < 0)
-    return rfail(s, t, n, rc, "the deferred section could not start");
+    return rfail(s, t, n, rc, "the section could not start");
   rc = render_nodes(s, t, i + 1, n->end);
-  if (!rc && (rc = s->env->defer(s->env->ud, name, 0, s->out)) < 0)
-    return rfail(s, t, n, rc, "the deferred section could not end");
+  if (!rc && (rc = s->env->special(s->env->ud, ns, name, 0, bind, s->out)) < 0)
+    return rfail(s, t, n, rc, "the section could not end");
   return rc > 0 ? 0 : rc;
 }
 
-static int is_defer(const rstate *s, const cn__tpl *t, const cn__tpl_node *n) {
+static int is_special(const rstate *s, const cn__tpl *t,
+                      const cn__tpl_node *n) {
   const cn__tpl_part *pp = &t->parts[n->part0];
-  return s->env && s->env->defer && n->nparts == 2 && pp[0].len == 5 &&
-         !memcmp(t->pool + pp[0].off, "defer", 5);
+  return s->env && s->env->special && n->nparts == 2 &&
+         ((pp[0].len == 5 && !memcmp(t->pool + pp[0].off, "defer", 5)) ||
+          (pp[0].len == 4 && !memcmp(t->pool + pp[0].off, "form", 4)));
 }
 
 static int render_section(rstate *s, const cn__tpl *t, uint32_t i) {
   const cn__tpl_node *n = &t->nodes[i];
-  if (is_defer(s, t, n))
-    return render_defer(s, t, i);
+  if (is_special(s, t, n))
+    return render_special(s, t, i);
   const json_t *v = lookup(s, t, n);
   int rc = 0;
   if (json_is_array(v)) {

@@ -118,13 +118,16 @@ typedef struct cn__tpl_error {
 typedef struct cn__tpl_partials {
   const cn__tpl *(*lookup)(void *ud, cn_str name);
   void *ud;
-  /* Streaming (src/page): a section named "defer.<name>" is a deferred
-   * section. When this is set, such a section is rendered once, with no
-   * context pushed: defer(ud, name, 1, out) first, then its children (the
-   * fallback) unless that call returned 1, then defer(ud, name, 0, out)
-   * unless it returned 1. A negative return fails the render. When NULL,
-   * the section is an ordinary one. */
-  int (*defer)(void *ud, cn_str name, int open, cn__buf *out);
+  /* Sections the page layer gives a meaning: "defer.<name>" (a streamed
+   * section, src/page) and "form.<name>" (a form bound to a server action,
+   * src/actions). When this is set, such a section is rendered once, with
+   * no context pushed: special(ud, ns, name, 1, bind, out) first, then its
+   * children unless that call returned 1, then special(..., 0, ...) unless
+   * it returned 1. bind is the value of "bind" where the section stands
+   * (looked up like any name; NULL when there is none). A negative return
+   * fails the render. When NULL, these are ordinary sections. */
+  int (*special)(void *ud, cn_str ns, cn_str name, int open,
+                 const json_t *bind, cn__buf *out);
   size_t max_output;
   uint64_t max_steps;
 } cn__tpl_partials;
