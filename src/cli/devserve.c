@@ -38,6 +38,8 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "actions/actions.h"
+#include "cache/cache.h"
 #include "dev/dev.h"
 #include "page/page.h"
 #include "server/server.h"
@@ -274,12 +276,21 @@ int cn__cli_cmd_dev_serve(const cn__cli *c, int argc, char **argv) {
     return 1;
   if (s.nfiles) {
     cn__pages *pages;
-    if (cn__pages_new(s.files, s.nfiles, 1, &pages, err, sizeof err) ||
-        cn__pages_mount(pages, s.app, err, sizeof err)) {
+    int rc = cn__pages_new(s.files, s.nfiles, 1, &pages, err, sizeof err);
+    if (!rc) {
+      snprintf(pages->build_id, sizeof pages->build_id, "dev");
+      cn__pages_body_limit(pages, s.cfg.actions_body_limit);
+      rc = cn__pages_mount(pages, s.app, err, sizeof err);
+    }
+    if (rc) {
       cn__cli_error(c, "%s", err);
       return 1;
     }
   }
+  /* As a built server: the revalidation webhook, this session's actions
+   * key (CAIRN_ACTIONS_KEY when set). */
+  if (cn__cache_mount(s.app) || cn__actions_init(NULL))
+    return 1;
   if (cn__dev_install(s.dev, s.app, mw, err, sizeof err)) {
     reply(&s, "fail", "middleware.c", s.mw_so, err);
     if (cn__dev_install(s.dev, s.app, NULL, err, sizeof err))
