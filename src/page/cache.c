@@ -147,12 +147,16 @@ int cn__page_lookup(cn__arena *a, const cn__pages *set, const char *key,
   *stale = 0;
   if (!c || !ck || cn__cache_get(c, ck, a, &v, &st) || st == CN__CACHE_MISS)
     return CN_ENOENT;
+  if (st == CN__CACHE_INVALID) {
+    *stale = 2; /* revalidated on demand: rendered fresh, not served */
+    return CN_ENOENT;
+  }
   int rc = page_decode(&v, a, e);
   if (rc) {
     cn__cache_delete(c, ck); /* never served; rendered again */
     return CN_ENOENT;
   }
-  *stale = st == CN__CACHE_STALE || st == CN__CACHE_INVALID;
+  *stale = st == CN__CACHE_STALE;
   return 0;
 }
 
@@ -273,8 +277,12 @@ int cn__page_cached(cn_req *req) {
   char *key = cn__page_key(req, pg);
   cn__pentry e;
   int stale;
-  if (!key || cn__page_lookup(&req->arena, pg->set, key, &e, &stale))
+  if (!key)
     return 0;
+  if (cn__page_lookup(&req->arena, pg->set, key, &e, &stale)) {
+    req->revalidated = stale == 2; /* its render says REVALIDATED */
+    return 0;
+  }
   if (stale && req->loop)
     cn__page_regenerate(req->loop->server->app, pg, key);
   cn_res *res = &req->res;

@@ -190,8 +190,10 @@ int cn__page_store(cn__arena *a, cn__page *pg, const char *key,
                    const cn__pentry *e, const char *const *extra,
                    size_t nextra);
 
-/* The kept page at key, its body and location in arena. OUT: *stale.
- * 0 or CN_ENOENT (absent, expired or unreadable). */
+/* The kept page at key, its body and location in arena. OUT: *stale (1:
+ * past its revalidate time, served while it regenerates). 0, or CN_ENOENT
+ * (absent, expired or unreadable; or revalidated on demand by a tag or
+ * path, as Next.js purges it: then *stale is 2 and the page renders now). */
 int cn__page_lookup(cn__arena *a, const cn__pages *set, const char *key,
                     cn__pentry *e, int *stale);
 

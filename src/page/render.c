@@ -253,7 +253,8 @@ static int finish(cn__render *r, int status, const char *cache_control) {
   if (!rc && cache_control && !has_header(res, "cache-control"))
     rc = cn_res_header(res, "Cache-Control", cache_control);
   if (!rc && r->keep)
-    rc = cn_res_header(res, "X-Cairn-Cache", "MISS");
+    rc = cn_res_header(res, "X-Cairn-Cache",
+                       r->req->revalidated ? "REVALIDATED" : "MISS");
   return rc ? rc : cn_res_send(res, r->out.ptr ? r->out.ptr : "", r->out.len);
 }
 

@@ -190,6 +190,8 @@ struct cn_req {
   int offline;
   /* A server action runs: cn_redirect's default status is 303. */
   int action;
+  /* The kept page was revalidated on demand: this render replaces it. */
+  int revalidated;
   /* Tags of what this request fetched or cached (cn__req_collect_tag):
    * a page rendered by it carries them. In the arena. */
   const char **tags;

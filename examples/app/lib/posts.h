@@ -25,6 +25,15 @@ static const post posts[] = {
      "it and the server keeps the result."},
 };
 
+/* Posts written with the form at /blog/new, kept in memory until the
+ * server stops (the data layer will keep them for real). Defined once, in
+ * app/blog/new/page.c; safe from any thread. post_added_find fills *out
+ * with a copy. */
+CN_EXTERN int post_add(const char *title, const char *body, char *slug,
+                       size_t slugcap);
+CN_EXTERN int post_added_find(cn_str slug, post *out, char *mem, size_t cap);
+CN_EXTERN json_t *post_added_list(void);
+
 static inline const post *post_find(cn_str slug) {
   for (size_t i = 0; i < sizeof posts / sizeof posts[0]; i++)
     if (strlen(posts[i].slug) == slug.len &&

@@ -9,9 +9,12 @@
  * /_cairn/revalidate?tag=posts with the secret) refreshes it and this page. */
 static int list_posts(cn_req *req, void *arg, json_t **out) {
   (void)req, (void)arg;
-  json_t *list = json_array();
+  json_t *list = json_array(), *more = post_added_list();
   for (size_t i = 0; list && i < sizeof posts / sizeof posts[0]; i++)
     json_array_append_new(list, post_json(&posts[i]));
+  if (list && more)
+    json_array_extend(list, more);
+  json_decref(more);
   *out = list;
   return list ? 0 : CN_ENOMEM;
 }

@@ -7,7 +7,12 @@
 #include "../../../lib/posts.h"
 
 static int load(cn_req *req, json_t **props) {
-  const post *p = post_find(cn_req_param(req, "slug"));
+  cn_str slug = cn_req_param(req, "slug");
+  const post *p = post_find(slug);
+  post written;
+  char mem[2400];
+  if (!p && post_added_find(slug, &written, mem, sizeof mem))
+    p = &written;
   if (!p)
     return cn_not_found(req);
   *props = post_json(p);
