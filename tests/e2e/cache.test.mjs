@@ -45,12 +45,15 @@ before(async () => {
     env: { ...process.env, PORT: '0', HOSTNAME: '127.0.0.1', CAIRN_TEST_CLOCK: '1', CAIRN_REVALIDATE_SECRET: 's3cret' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  srv = new Server(proc, { root: dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) }, true);
+  srv = new Server(proc, { root: dir, cleanup: () => {} }, true);
   await srv.ready(20000);
   await setClock(Date.now());
 });
 
-after(async () => { if (srv) await srv.stop(); });
+after(async () => {
+  if (srv) await srv.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
 
 test('a static page comes from the build: HIT, s-maxage=31536000, its loader never runs in the server', async () => {
   const r = await fetch(url('/static'));
@@ -180,4 +183,47 @@ test('the revalidation webhook: 401 without the secret or with a wrong one, 200 
   const bad = await post('/_cairn/revalidate?secret=s3cret');
   assert.equal(bad.status, 400);
   assert.equal((await fetch(url('/_cairn/revalidate'))).status, 405);
+});
+
+// Restart the server on the same app directory (same .cairn/cache).
+async function restart() {
+  await srv.stop();
+  const proc = spawn(join(dir, '.cairn', 'server'), [], {
+    cwd: dir,
+    env: { ...process.env, PORT: '0', HOSTNAME: '127.0.0.1', CAIRN_TEST_CLOCK: '1', CAIRN_REVALIDATE_SECRET: 's3cret' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  srv = new Server(proc, { root: dir, cleanup: () => {} }, true);
+  await srv.ready(20000);
+  await setClock(now);
+}
+
+test('a restart keeps the disk cache; corrupt cache files are ignored and rebuilt, never served', async () => {
+  const { readdirSync, readFileSync, writeFileSync } = await import('node:fs');
+  const first = await (await fetch(url('/api/cached?key=persist&tag=keep'))).json();
+  const page = await (await fetch(url('/static'))).text();
+  await restart();
+  assert.equal((await renders()).cached, undefined, 'a new process: nothing ran yet');
+  const again = await (await fetch(url('/api/cached?key=persist&tag=keep'))).json();
+  assert.equal(again.value, first.value, 'the value came from .cairn/cache');
+  assert.equal((await renders()).cached, undefined, 'the function did not run');
+  // Flip a byte in the middle of every cache file.
+  const cdir = join(dir, '.cairn', 'cache');
+  const files = readdirSync(cdir).filter((f) => !f.startsWith('.'));
+  assert.ok(files.length >= 2, files.join());
+  await srv.stop();
+  for (const f of files) {
+    const b = readFileSync(join(cdir, f));
+    b[b.length >> 1] ^= 0x5a;
+    writeFileSync(join(cdir, f), b);
+  }
+  await restart();
+  const rebuilt = await (await fetch(url('/api/cached?key=persist&tag=keep'))).json();
+  assert.equal((await renders()).cached, 1, 'the corrupt entry was not served: the function ran');
+  assert.equal(rebuilt.value, 1);
+  const p = await fetch(url('/static'));
+  assert.equal(p.status, 200);
+  assert.match(await p.text(), /<p>static render \d+<\/p>/, 'the page is whole');
+  assert.ok(page.includes('static render'));
+  assert.equal((await (await fetch(url('/api/cached?key=persist&tag=keep'))).json()).value, 1, 'kept again');
 });
