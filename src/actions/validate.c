@@ -99,7 +99,8 @@ static int check(const char *tok, size_t n, const char *v, int present,
     const char *colon = memchr(tok, ':', n);
     errno = 0;
     x = strtod(v, &end);
-    int ok = !*end && !errno && isfinite(x) && (!integer || x == floor(x));
+    int ok = !*end && !errno && isfinite(x) &&
+             (!integer || (x < 9e15 && x > -9e15 && x == (double)(long long)x));
     if (colon && range(colon + 1, n - (size_t)(colon + 1 - tok), &lo, &hi))
       lo = hi = NAN; /* a malformed rule fails closed */
     if (ok && colon && !(x >= lo && x <= hi))
