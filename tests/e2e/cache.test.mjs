@@ -5,6 +5,7 @@
 // Background work (a regeneration) is awaited by polling a counter with a
 // deadline, never by sleeping a fixed time.
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +14,7 @@ import assert from 'node:assert/strict';
 import { REPO, Server } from './lib/server.mjs';
 import { runCairn } from './routing/harness.mjs';
 
-let srv, dir, now;
+let srv, dir, now, origin, hits = 0;
 const url = (p) => `http://127.0.0.1:${srv.port}${p}`;
 const post = (p, init = {}) => fetch(url(p), { method: 'POST', ...init });
 const renders = async () => (await fetch(url('/api/renders'))).json();
@@ -36,13 +37,16 @@ async function until(pred, what) {
 }
 
 before(async () => {
+  // The server the app's fetches go to: it counts them.
+  origin = createServer((req, res) => { hits++; res.end(`hit${hits}`); });
+  await new Promise((res) => origin.listen(0, '127.0.0.1', res));
   dir = mkdtempSync(join(tmpdir(), 'cairn-cache-'));
   cpSync(join(REPO, 'tests', 'apps', 'cache'), dir, { recursive: true, filter: (s) => !s.includes('/.cairn') });
   const b = await runCairn(['build', dir]);
   assert.equal(b.code, 0, b.stdout + b.stderr);
   const proc = spawn(join(dir, '.cairn', 'server'), [], {
     cwd: dir,
-    env: { ...process.env, PORT: '0', HOSTNAME: '127.0.0.1', CAIRN_TEST_CLOCK: '1', CAIRN_REVALIDATE_SECRET: 's3cret' },
+    env: serverEnv(),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   srv = new Server(proc, { root: dir, cleanup: () => {} }, true);
@@ -50,8 +54,14 @@ before(async () => {
   await setClock(Date.now());
 });
 
+const serverEnv = () => ({
+  ...process.env, PORT: '0', HOSTNAME: '127.0.0.1', CAIRN_TEST_CLOCK: '1', CAIRN_REVALIDATE_SECRET: 's3cret',
+  FETCH_URL: `http://127.0.0.1:${origin.address().port}/data`,
+});
+
 after(async () => {
   if (srv) await srv.stop();
+  if (origin) origin.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -134,13 +144,15 @@ test('cached functions: HIT until their tag is revalidated (then run again), or 
   await until((x) => x.cached === base + 5, 'the refresh by age');
 });
 
-test('a tag shared by a cached function and a page refreshes both', async () => {
+test('a tag shared by a fetch, a cached function and a page refreshes all three', async () => {
   // The build rendered /tagged with the "posts" tag, which the test before
   // revalidated: as Next.js purges on demand, the next request renders it
   // again (REVALIDATED), with the function's fresh value.
   const r0 = await renders();
   const first = await fetch(url('/tagged'));
   assert.equal(first.headers.get('x-cairn-cache'), 'REVALIDATED');
+  assert.equal(hits, 1, 'the fetch went out once');
+  assert.match(await first.text(), /fetched hit1/);
   const r1 = await renders();
   assert.equal(r1.tagged, (r0.tagged || 0) + 1);
   assert.equal((await fetch(url('/tagged'))).headers.get('x-cairn-cache'), 'HIT');
@@ -150,10 +162,14 @@ test('a tag shared by a cached function and a page refreshes both', async () => 
   const r2 = await renders();
   assert.equal(r2.tagged, r1.tagged + 1, 'the page rendered once more');
   assert.equal(r2.fn, (r1.fn || 0) + 1, 'the cached function ran again inside it');
-  assert.match(await again.text(), new RegExp(`tagged render ${r2.tagged} fn ${r2.fn}`));
+  assert.equal(hits, 2, 'the fetch went out again: its tag was revalidated');
+  assert.match(await again.text(), new RegExp(`tagged render ${r2.tagged} fn ${r2.fn} fetched hit2`));
   assert.equal((await fetch(url('/tagged'))).headers.get('x-cairn-cache'), 'HIT');
-  // The static page carries no "posts" tag.
+  // The static page carries no "posts" tag; another tag leaves all alone.
   assert.equal((await fetch(url('/static'))).headers.get('x-cairn-cache'), 'HIT');
+  assert.equal((await post('/api/revalidate?tag=unrelated')).status, 200);
+  assert.equal((await fetch(url('/tagged'))).headers.get('x-cairn-cache'), 'HIT');
+  assert.equal(hits, 2);
 });
 
 test('revalidating a path: the page itself, or a layout and everything under it', async () => {
@@ -190,7 +206,7 @@ async function restart() {
   await srv.stop();
   const proc = spawn(join(dir, '.cairn', 'server'), [], {
     cwd: dir,
-    env: { ...process.env, PORT: '0', HOSTNAME: '127.0.0.1', CAIRN_TEST_CLOCK: '1', CAIRN_REVALIDATE_SECRET: 's3cret' },
+    env: serverEnv(),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   srv = new Server(proc, { root: dir, cleanup: () => {} }, true);
