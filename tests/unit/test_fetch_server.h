@@ -10,7 +10,7 @@
  *   /notype        200 without Content-Type
  *   /echo...       200 JSON: method, target, headers (lower-cased), body
  *   /count...      200 text/plain: how often this exact target was asked
- *                  (?delay=MS waits first)
+ *                  (?delay=MS waits first; 500 while srv_failing)
  *   /slow          waits (up to 5 s) for the client to go away
  *   /big           Content-Length 32 MiB + 1
  *   /bigchunked    chunked, 32 MiB + 1 bytes
@@ -42,6 +42,7 @@
 static int srv_fd = -1, srv_port;
 static pthread_t srv_thread;
 static atomic_int srv_live; /* connection threads running */
+static atomic_int srv_failing; /* set: /count... answers 500 */
 static pthread_mutex_t srv_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct {
   char target[256];
@@ -167,6 +168,10 @@ static void srv_route(int fd, const char *method, const char *target,
     const char *d = strstr(target, "delay=");
     if (d)
       usleep((useconds_t)atoi(d + 6) * 1000);
+    if (atomic_load(&srv_failing)) {
+      srv_answer(fd, 500, "text/plain", NULL, "failing", 7);
+      return;
+    }
     int n = snprintf(num, sizeof num, "%d", hits);
     srv_answer(fd, 200, "text/plain", NULL, num, (size_t)n);
   } else if (!strcmp(target, "/slow")) {
