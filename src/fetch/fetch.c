@@ -281,8 +281,10 @@ int cn_fetch(cn_req *req, const char *url, const cn_fetch_opts *opts,
   cn__fetch_memo_entry *claim = NULL;
   int rc;
   cn__fetch_errorf("%s", "");
-  if (!out)
+  if (!out) {
+    cn__fetch_errorf("no cn_fetch_res to answer into");
     return CN_EINVAL;
+  }
   memset(out, 0, sizeof(*out));
   out->cache = "SKIP";
   if (!opts)

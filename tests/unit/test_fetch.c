@@ -285,6 +285,20 @@ TEST(statuses_and_redirects) {
   cn_fetch_res_free(&r);
 }
 
+/* One thread's fetches share its handle, and so its connections; a thread
+ * that ends releases its handle (a leak otherwise, which ASan reports). */
+TEST(connection_reuse) {
+  cn_fetch_res r;
+  int before = atomic_load(&srv_conns);
+  for (int i = 0; i < 3; i++) {
+    CHECK_EQ_INT(cn_fetch(NULL, srv_url("/ka"), NULL, &r), 0);
+    CHECK_EQ_SLICE(r.body, "ka");
+    cn_fetch_res_free(&r);
+  }
+  CHECK_EQ_INT(atomic_load(&srv_conns) - before, 1);
+  CHECK_EQ_INT(srv_hits("/ka"), 3);
+}
+
 TEST(client_gone) {
   cn_req *req = new_req();
   atomic_store(&req->aborted, 1);
@@ -448,6 +462,7 @@ int main(void) {
   RUN(timeout_and_connection_failures);
   RUN(body_limit);
   RUN(statuses_and_redirects);
+  RUN(connection_reuse);
   RUN(client_gone);
   RUN(memo_sequential);
   RUN(memo_not_for_posts_or_failures);

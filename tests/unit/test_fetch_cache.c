@@ -99,15 +99,24 @@ TEST(revalidate_stale_then_refreshed) {
 }
 
 TEST(one_refresh_at_a_time) {
-  const char *st, *p = "/count?t=dedupe&delay=300";
+  const char *st, *p = "/count?t=dedupe&hold";
   cn_fetch_opts o = {.revalidate_s = 1};
   cn__clock_set(T0);
   CHECK_EQ_INT(get(NULL, p, &o, &st), 1);
   cn__clock_set(T0 + 1001);
+  /* The refresh reaches the server and is held there while more readers
+   * find the value stale: none of them starts another. */
+  atomic_store(&srv_holding, 1);
+  CHECK_EQ_INT(get(NULL, p, &o, &st), 1);
+  CHECK_EQ_STR(st, "STALE");
+  for (int i = 0; i < 10000 && srv_hits(p) < 2; i++)
+    usleep(1000);
   for (int i = 0; i < 5; i++) {
     CHECK_EQ_INT(get(NULL, p, &o, &st), 1);
     CHECK_EQ_STR(st, "STALE");
   }
+  CHECK_EQ_INT(srv_hits(p), 2);
+  atomic_store(&srv_holding, 0);
   CHECK_EQ_INT(until_hit(p, &o, 1), 2);
   CHECK_EQ_INT(srv_hits(p), 2);
 }

@@ -1,7 +1,8 @@
 /*
  * A tiny HTTP/1.1 server for the fetch tests, inside the test process: a
  * thread accepting on 127.0.0.1 (an ephemeral port), one detached thread
- * per connection, one request per connection (Connection: close). Every
+ * per connection, one request per connection (Connection: close) but for
+ * /ka. srv_conns counts the connections accepted. Every
  * request target is counted (srv_hits), so a test can tell how often the
  * network was really used without asking the server over HTTP.
  *
@@ -10,7 +11,10 @@
  *   /notype        200 without Content-Type
  *   /echo...       200 JSON: method, target, headers (lower-cased), body
  *   /count...      200 text/plain: how often this exact target was asked
- *                  (?delay=MS waits first; 500 while srv_failing)
+ *                  (?delay=MS waits first; with "hold" in it, waits while
+ *                  srv_holding; 500 while srv_failing)
+ *   /ka            200 "ka", and the connection stays open (the only
+ *                  target that keeps it; idle ones close after 0.5 s)
  *   /slow          waits (up to 5 s) for the client to go away
  *   /big           Content-Length 32 MiB + 1
  *   /bigchunked    chunked, 32 MiB + 1 bytes
@@ -42,7 +46,9 @@
 static int srv_fd = -1, srv_port;
 static pthread_t srv_thread;
 static atomic_int srv_live; /* connection threads running */
+static atomic_int srv_conns; /* connections accepted */
 static atomic_int srv_failing; /* set: /count... answers 500 */
+static atomic_int srv_holding; /* set: /count...hold... waits (up to 10 s) */
 static pthread_mutex_t srv_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct {
   char target[256];
@@ -168,6 +174,9 @@ static void srv_route(int fd, const char *method, const char *target,
     const char *d = strstr(target, "delay=");
     if (d)
       usleep((useconds_t)atoi(d + 6) * 1000);
+    for (int i = 0; strstr(target, "hold") && atomic_load(&srv_holding) &&
+                    i < 10000; i++)
+      usleep(1000);
     if (atomic_load(&srv_failing)) {
       srv_answer(fd, 500, "text/plain", NULL, "failing", 7);
       return;
@@ -214,29 +223,30 @@ static void srv_route(int fd, const char *method, const char *target,
   }
 }
 
-static void *srv_conn(void *arg) {
-  int fd = (int)(intptr_t)arg;
+/* Read and answer one request. 1 when the connection stays open for
+ * another (a keep-alive target), 0 when it is over. */
+static int srv_one(int fd) {
   static _Thread_local char buf[1 << 16];
   size_t len = 0;
   char *end = NULL;
   while (!end && len < sizeof buf - 1) {
     ssize_t r = recv(fd, buf + len, sizeof buf - 1 - len, 0);
     if (r <= 0)
-      goto done;
+      return 0;
     len += (size_t)r;
     buf[len] = '\0';
     end = strstr(buf, "\r\n\r\n");
   }
   if (!end)
-    goto done;
+    return 0;
   *end = '\0';
   char method[40], target[256];
   if (sscanf(buf, "%39s %255s", method, target) != 2)
-    goto done;
+    return 0;
   char *headers = strstr(buf, "\r\n");
   headers = headers ? headers + 2 : end;
   size_t clen = 0;
-  for (char *p = headers; p && *p; p = strstr(p, "\r\n") ? strstr(p, "\r\n") + 2 : NULL)
+  for (char *p = headers; p; p = strstr(p, "\r\n") ? strstr(p, "\r\n") + 2 : NULL)
     if (!strncasecmp(p, "content-length:", 15))
       clen = strtoul(p + 15, NULL, 10);
   char *body = end + 4;
@@ -244,12 +254,25 @@ static void *srv_conn(void *arg) {
   while (have < clen && (size_t)(body - buf) + clen < sizeof buf) {
     ssize_t r = recv(fd, body + have, clen - have, 0);
     if (r <= 0)
-      goto done;
+      return 0;
     have += (size_t)r;
   }
   body[have] = '\0';
+  if (!strcmp(target, "/ka")) {
+    srv_count(target);
+    const char *a = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nka";
+    return srv_send(fd, a, strlen(a)) == 0;
+  }
   srv_route(fd, method, target, headers, body, have);
-done:
+  return 0;
+}
+
+static void *srv_conn(void *arg) {
+  int fd = (int)(intptr_t)arg;
+  struct pollfd p = {fd, POLLIN, 0};
+  /* An idle kept-alive connection is closed after half a second. */
+  while (srv_one(fd) && poll(&p, 1, 500) == 1)
+    ;
   close(fd);
   atomic_fetch_sub(&srv_live, 1);
   return NULL;
@@ -268,6 +291,7 @@ static void *srv_accept(void *arg) {
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     atomic_fetch_add(&srv_live, 1);
+    atomic_fetch_add(&srv_conns, 1);
     if (pthread_create(&t, &attr, srv_conn, (void *)(intptr_t)fd)) {
       atomic_fetch_sub(&srv_live, 1);
       close(fd);
