@@ -565,7 +565,8 @@ typedef struct cn_fetch_res {
  * *out. 0 when an HTTP answer arrived (any status); CN_EINVAL for a bad URL
  * or method; CN_EIO for a connection failure, with a sentence from
  * cn_fetch_error; CN_ETOOBIG past 32 MiB of body; a timeout is CN_EIO
- * ("timed out"). */
+ * ("timed out"); CN_ECLOSED when req's client went away meanwhile. Only
+ * GET and HEAD are memoized; redirects are followed (at most 5). */
 CN_EXTERN int cn_fetch(cn_req *req, const char *url, const cn_fetch_opts *opts,
                        cn_fetch_res *out);
 /* The body as JSON (a new reference), NULL when it is not JSON. */
