@@ -233,3 +233,13 @@ test('a new post: its action revalidates the blog and sends the browser to the p
   const short = await submit('/blog/new', { $ACTION_ID: id, title: 'x', body: '' });
   assert.match(await short.text(), /Title must be 3 to 80 characters long[\s\S]*Text is required/);
 });
+
+test('the admin action revalidates the tag "posts": the blog renders afresh', async () => {
+  assert.equal((await get('/blog')).headers.get('x-cairn-cache'), 'HIT');
+  const id = await formOf('/admin');
+  const r = await submit('/admin', { $ACTION_ID: id });
+  assert.equal(r.status, 200);
+  assert.match(await r.text(), /<p class="done">The blog will be rendered afresh on its next visit.<\/p>/);
+  assert.equal((await get('/blog')).headers.get('x-cairn-cache'), 'REVALIDATED');
+  assert.equal((await get('/blog')).headers.get('x-cairn-cache'), 'HIT');
+});
