@@ -3,60 +3,172 @@
  * started on demand (a request waits for a thread only when `max` are all
  * busy), so a server that only ever runs nonblocking routes starts none,
  * and one sleeping handler never holds up a request to another route.
+ *
+ * The hand-off is on every pool-run request's path, and on a small VM a
+ * futex wake with its two context switches costs more than a short handler,
+ * so the pool wakes a thread only when no awake one will take the job:
+ *
+ *  - A seeker is a thread that runs no handler and will look at the queue
+ *    before it sleeps: one that just finished a handler, one just woken or
+ *    just started. A submit wakes (or starts) a thread only when there is
+ *    no seeker. A seeker that takes a job while more are queued and no
+ *    other seeker is left provides one before it runs its handler. So while
+ *    the queue is not empty, some thread that is not inside a handler is on
+ *    its way to it: a handler that blocks for seconds delays nothing else.
+ *  - Idle threads sleep on their own semaphore, stacked last-in first-out:
+ *    the thread woken is the one most recently active (its stack and the
+ *    handler's code still in cache), and no wake is ever spurious or shared.
+ *
+ * The queue, the idle stack and the counts are under `mu`; nothing is held
+ * across a handler, a wake or a thread start.
  */
+#include <errno.h>
+#include <semaphore.h>
 #include <time.h>
 
 #include "server.h"
 
 extern _Thread_local cn__loop *cn__current_loop;
 
+struct cn__pool_worker {
+  cn__pool *pool;
+  cn__pool_worker *next_idle;
+  sem_t wake;
+};
+
+/* What to do, outside the lock, to provide a seeker. */
+typedef struct provide {
+  cn__pool_worker *wake; /* post this idle thread's semaphore */
+  int start;             /* start a new thread (counted already) */
+} provide;
+
+static void *worker(void *arg);
+
+/* Under mu: the queue has a job nobody is looking for; count a seeker and
+ * say which thread it will be. */
+static provide need_seeker_locked(cn__pool *p) {
+  provide pr = {NULL, 0};
+  if (!p->head || atomic_load(&p->seekers) > 0)
+    return pr;
+  if (p->idle) {
+    pr.wake = p->idle;
+    p->idle = pr.wake->next_idle;
+    atomic_fetch_add(&p->seekers, 1);
+  } else if (p->threads < p->max) {
+    pr.start = 1;
+    p->threads++;
+    atomic_fetch_add(&p->seekers, 1);
+  }
+  return pr;
+}
+
+static void start_thread(cn__pool *p) {
+  cn__pool_worker *w = cn__malloc(sizeof(*w));
+  pthread_attr_t attr;
+  pthread_t t;
+  int ok = 0;
+  if (w && sem_init(&w->wake, 0, 0) == 0) {
+    w->pool = p;
+    w->next_idle = NULL;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&attr, 2u << 20);
+    ok = pthread_create(&t, &attr, worker, w) == 0;
+    pthread_attr_destroy(&attr);
+    if (!ok)
+      sem_destroy(&w->wake);
+  }
+  if (ok)
+    return;
+  cn__free(w);
+  /* The job stays queued for a thread that finishes its handler; with no
+   * thread at all it waits for the next submit to try again. */
+  pthread_mutex_lock(&p->mu);
+  p->threads--;
+  atomic_fetch_sub(&p->seekers, 1);
+  pthread_cond_broadcast(&p->exited);
+  pthread_mutex_unlock(&p->mu);
+}
+
+static void act(cn__pool *p, provide pr) {
+  if (pr.wake)
+    sem_post(&pr.wake->wake);
+  else if (pr.start)
+    start_thread(p);
+}
+
+/* The calling thread, counted as a seeker, gets its next job, sleeping
+ * while there is none, or NULL when the pool stops. */
+static cn_req *seek(cn__pool *p, cn__pool_worker *w) {
+  pthread_mutex_lock(&p->mu);
+  for (;;) {
+    cn_req *req = p->head;
+    if (req) {
+      p->head = req->next_free;
+      if (!p->head)
+        p->tail = NULL;
+      atomic_fetch_sub(&p->seekers, 1);
+      provide pr = need_seeker_locked(p);
+      pthread_mutex_unlock(&p->mu);
+      act(p, pr);
+      return req;
+    }
+    atomic_fetch_sub(&p->seekers, 1);
+    if (p->stop) {
+      p->threads--;
+      pthread_cond_broadcast(&p->exited);
+      pthread_mutex_unlock(&p->mu);
+      return NULL;
+    }
+    w->next_idle = p->idle;
+    p->idle = w;
+    pthread_mutex_unlock(&p->mu);
+    /* Whoever posts has counted this thread as a seeker again. */
+    while (sem_wait(&w->wake) && errno == EINTR)
+      ;
+    pthread_mutex_lock(&p->mu);
+  }
+}
+
+/* Push ev on the loop's stack, then wake the loop only if it may be asleep
+ * in poll. This pairs with before_poll in server.c: it sets `polling` and
+ * then looks at the stack. Both sides use sequentially consistent
+ * operations, so at least one sees the other's write: either the loop
+ * finds ev before it sleeps, or we see `polling` and wake it. While the
+ * loop is busy, a post costs one compare-and-swap. */
 void cn__loop_post(cn__loop *l, cn__event *ev) {
-  ev->next = NULL;
-  pthread_mutex_lock(&l->mu);
-  if (l->events_tail)
-    l->events_tail->next = ev;
-  else
-    l->events_head = ev;
-  l->events_tail = ev;
-  pthread_mutex_unlock(&l->mu);
-  uv_async_send(&l->wake);
+  cn__event *top = atomic_load_explicit(&l->events, memory_order_relaxed);
+  do
+    ev->next = top;
+  while (!atomic_compare_exchange_weak(&l->events, &top, ev));
+  if (atomic_load(&l->polling))
+    uv_async_send(&l->wake);
 }
 
 static void *worker(void *arg) {
-  cn__pool *p = arg;
+  cn__pool_worker *w = arg;
+  cn__pool *p = w->pool;
+  cn_req *req;
   cn__current_loop = NULL;
-  pthread_mutex_lock(&p->mu);
-  for (;;) {
-    while (!p->head && !p->stop) {
-      p->idle++;
-      pthread_cond_wait(&p->cv, &p->mu);
-      p->idle--;
-    }
-    if (!p->head)
-      break;
-    cn_req *req = p->head;
-    p->head = req->next_free;
-    if (!p->head)
-      p->tail = NULL;
-    pthread_mutex_unlock(&p->mu);
-
+  while ((req = seek(p, w))) {
     cn__req_run_handler(req);
+    /* A seeker again from here, before the lock: a job submitted while
+     * this thread posts DONE needs no other thread woken. */
+    atomic_fetch_add(&p->seekers, 1);
     req->done_ev.kind = CN__EV_DONE;
     req->done_ev.req = req;
     cn__loop_post(req->loop, &req->done_ev);
-
-    pthread_mutex_lock(&p->mu);
   }
-  p->threads--;
-  pthread_cond_broadcast(&p->cv);
-  pthread_mutex_unlock(&p->mu);
+  sem_destroy(&w->wake);
+  cn__free(w);
   return NULL;
 }
 
 int cn__pool_init(cn__pool *p, int max_threads) {
   memset(p, 0, sizeof(*p));
   p->max = max_threads > 0 ? max_threads : 256;
-  if (pthread_mutex_init(&p->mu, NULL) || pthread_cond_init(&p->cv, NULL))
+  if (pthread_mutex_init(&p->mu, NULL) ||
+      pthread_cond_init(&p->exited, NULL))
     return CN_ESYS;
   return 0;
 }
@@ -69,18 +181,9 @@ void cn__pool_submit(cn__pool *p, cn_req *req) {
   else
     p->head = req;
   p->tail = req;
-  if (p->idle == 0 && p->threads < p->max) {
-    pthread_attr_t attr;
-    pthread_t t;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    pthread_attr_setstacksize(&attr, 2u << 20);
-    if (pthread_create(&t, &attr, worker, p) == 0)
-      p->threads++;
-    pthread_attr_destroy(&attr);
-  }
-  pthread_cond_signal(&p->cv);
+  provide pr = need_seeker_locked(p);
   pthread_mutex_unlock(&p->mu);
+  act(p, pr);
 }
 
 /* Ask idle threads to leave and wait for them, but not for a handler that
@@ -88,12 +191,17 @@ void cn__pool_submit(cn__pool *p, cn_req *req) {
 void cn__pool_stop(cn__pool *p) {
   pthread_mutex_lock(&p->mu);
   p->stop = 1;
-  pthread_cond_broadcast(&p->cv);
+  while (p->idle) {
+    cn__pool_worker *w = p->idle;
+    p->idle = w->next_idle;
+    atomic_fetch_add(&p->seekers, 1);
+    sem_post(&w->wake);
+  }
   struct timespec until;
   clock_gettime(CLOCK_REALTIME, &until);
   until.tv_sec += 1;
   while (p->threads > 0)
-    if (pthread_cond_timedwait(&p->cv, &p->mu, &until))
+    if (pthread_cond_timedwait(&p->exited, &p->mu, &until))
       break;
   pthread_mutex_unlock(&p->mu);
 }

@@ -65,13 +65,17 @@ static void on_shutdown_timeout(uv_timer_t *t) {
   uv_stop(&l->uv);
 }
 
-static void drain_events(uv_async_t *a) {
-  cn__loop *l = a->data;
-  pthread_mutex_lock(&l->mu);
-  cn__event *ev = l->events_head;
-  l->events_head = l->events_tail = NULL;
-  pthread_mutex_unlock(&l->mu);
+/* Handle what handler threads posted, oldest first. The stack is taken
+ * whole, so a worker's CHUNK events and its DONE keep their order. */
+static void drain_posted(cn__loop *l) {
+  cn__event *ev = atomic_exchange(&l->events, NULL), *fifo = NULL;
   while (ev) {
+    cn__event *next = ev->next;
+    ev->next = fifo;
+    fifo = ev;
+    ev = next;
+  }
+  for (ev = fifo; ev;) {
     cn__event *next = ev->next;
     if (ev->kind == CN__EV_DONE)
       cn__conn_handler_done(ev->req);
@@ -79,6 +83,32 @@ static void drain_events(uv_async_t *a) {
       cn__conn_stream_event(ev);
     ev = next;
   }
+}
+
+/* Last thing before the loop may sleep in poll: from here on a post must
+ * wake it (cn__loop_post). What was posted while the loop was busy is
+ * handled now, without a wake-up; the poll timeout is computed after this,
+ * so work it queues makes the poll return at once. */
+static void before_poll(uv_prepare_t *h) {
+  cn__loop *l = h->data;
+  for (;;) {
+    drain_posted(l);
+    atomic_store(&l->polling, 1);
+    if (!atomic_load(&l->events))
+      return;
+    atomic_store_explicit(&l->polling, 0, memory_order_relaxed);
+  }
+}
+
+static void after_poll(uv_check_t *h) {
+  cn__loop *l = h->data;
+  atomic_store_explicit(&l->polling, 0, memory_order_relaxed);
+}
+
+static void drain_events(uv_async_t *a) {
+  cn__loop *l = a->data;
+  atomic_store_explicit(&l->polling, 0, memory_order_relaxed);
+  drain_posted(l);
   if (atomic_load(&l->server->stopping) && !l->stopping) {
     l->stopping = 1;
     cn__accept_stop(l);
@@ -123,7 +153,6 @@ static void loop_destroy(cn__loop *l) {
   }
   if (l->statics)
     cn__static_free(l->statics);
-  pthread_mutex_destroy(&l->mu);
 }
 
 static int loop_init(cn__server *s, cn__loop *l, int index, int fd) {
@@ -132,9 +161,17 @@ static int loop_init(cn__server *s, cn__loop *l, int index, int fd) {
   l->listen_fd = l->spare_fd = -1;
   if (uv_loop_init(&l->uv))
     return CN_ESYS;
-  pthread_mutex_init(&l->mu, NULL);
   uv_async_init(&l->uv, &l->wake, drain_events);
   l->wake.data = l;
+  /* Unreferenced: they run every iteration but never keep a loop alive. */
+  uv_prepare_init(&l->uv, &l->before_poll);
+  l->before_poll.data = l;
+  uv_prepare_start(&l->before_poll, before_poll);
+  uv_unref((uv_handle_t *)&l->before_poll);
+  uv_check_init(&l->uv, &l->after_poll);
+  l->after_poll.data = l;
+  uv_check_start(&l->after_poll, after_poll);
+  uv_unref((uv_handle_t *)&l->after_poll);
   uv_timer_init(&l->uv, &l->shutdown_timer);
   l->shutdown_timer.data = l;
   if (cn__accept_start(l, fd))

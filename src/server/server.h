@@ -6,7 +6,8 @@
  * Handlers that may block run on a shared pool of handler threads; a handler
  * marked nonblocking runs inline on the I/O thread. A request handed to the
  * pool is owned by the pool thread until it posts a DONE event back to the
- * connection's loop (mutex-protected queue + uv_async), so the two threads
+ * connection's loop (a lock-free queue, woken by uv_async only when the loop
+ * may be asleep: see cn__loop_post), so the two threads
  * never touch a request at the same time. Streamed writes from a handler
  * thread travel the same queue, in order.
  *
@@ -248,12 +249,21 @@ struct cn__loop {
   uv_timer_t accept_pause;
   int spare_fd;           /* given up to shed a connection at EMFILE */
   uv_async_t wake;      /* events from handler threads, or stop */
+  uv_prepare_t before_poll; /* drains events posted while the loop ran */
+  uv_check_t after_poll;
   uv_timer_t shutdown_timer;
   pthread_t thread;
   cn__server *server;
   int index;
-  pthread_mutex_t mu;
-  cn__event *events_head, *events_tail;
+  /* Events from handler threads, newest first (a lock-free stack the loop
+   * empties at once and reverses). `polling` is set while the loop may be
+   * asleep in poll: only then does a post pay for uv_async_send. On their
+   * own cache line: handler threads write it, the loop's fields nearby are
+   * the loop's alone. */
+  char pad_before[64];
+  _Atomic(cn__event *) events;
+  atomic_int polling;
+  char pad_after[64];
   cn__conn *conns;      /* live connections */
   size_t nconns;
   cn_req *free_reqs;
@@ -265,16 +275,19 @@ struct cn__loop {
   char rbuf[64 * 1024]; /* read buffer shared by the loop's connections */
 };
 
-typedef struct cn__job {
-  struct cn__job *next;
-  cn_req *req;
-} cn__job;
+typedef struct cn__pool_worker cn__pool_worker;
 
+/* The handler pool (pool.c explains the hand-off). */
 typedef struct cn__pool {
   pthread_mutex_t mu;
-  pthread_cond_t cv;
-  cn_req *head, *tail; /* queued requests (linked through next_free) */
-  int threads, idle, max;
+  pthread_cond_t exited; /* a thread left (cn__pool_stop waits on it) */
+  cn_req *head, *tail;   /* queued requests (linked through next_free) */
+  cn__pool_worker *idle; /* sleeping threads, most recently active first */
+  int threads, max;
+  /* Threads awake and not inside a handler, bound to look at the queue
+   * under mu before they sleep. Changed under mu, except that a thread
+   * leaving a handler adds itself without it. */
+  atomic_int seekers;
   int stop;
 } cn__pool;
 
