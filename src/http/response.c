@@ -58,19 +58,25 @@ static size_t status_lens[1000];
 cn_str cn__status_line(int status) {
   if (status < 100 || status > 999)
     status = 500;
-  if (!status_lines[status]) {
+  char *line = __atomic_load_n(&status_lines[status], __ATOMIC_ACQUIRE);
+  if (!line) {
     char tmp[96];
     int n = snprintf(tmp, sizeof tmp, "HTTP/1.1 %d %s\r\n", status,
                      cn__status_reason(status));
-    /* Racing threads would write identical bytes; keep the first. */
     char *p = cn__strdup(tmp);
     if (!p)
       return CN_STR("HTTP/1.1 500 Internal Server Error\r\n");
-    status_lens[status] = (size_t)n;
-    __atomic_store_n(&status_lines[status], p, __ATOMIC_RELEASE);
+    /* Loops race to fill the same slot with the same bytes: the first
+     * one published wins, the others free theirs. */
+    __atomic_store_n(&status_lens[status], (size_t)n, __ATOMIC_RELAXED);
+    char *expected = NULL;
+    if (__atomic_compare_exchange_n(&status_lines[status], &expected, p, 0,
+                                    __ATOMIC_RELEASE, __ATOMIC_ACQUIRE))
+      line = p;
+    else
+      cn__free(p), line = expected;
   }
-  return cn__str(__atomic_load_n(&status_lines[status], __ATOMIC_ACQUIRE),
-                 status_lens[status]);
+  return cn__str(line, __atomic_load_n(&status_lens[status], __ATOMIC_RELAXED));
 }
 
 int cn__wants_json(cn_str path, cn_str accept) {
