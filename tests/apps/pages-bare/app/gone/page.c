@@ -1,0 +1,8 @@
+#include <cairn.h>
+
+static int load(cn_req *req, json_t **props) {
+  (void)props;
+  return cn_not_found(req);
+}
+
+CN_PAGE(.loader = load);

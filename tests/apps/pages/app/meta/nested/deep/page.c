@@ -1,0 +1,3 @@
+#include <cairn.h>
+
+CN_PAGE(.metadata = {.title = "Deep"});
