@@ -16,11 +16,13 @@ export { ask, ctx, killAll, stopAll } from '../routing/harness.mjs';
 export { REPO };
 
 const built = new Map();
+const scratchDirs = [];
+process.on('exit', () => { for (const d of scratchDirs) rmSync(d, { recursive: true, force: true }); });
 
 // A scratch directory removed when the test process exits.
 export function scratch(prefix) {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  scratchDirs.push(dir);
   return dir;
 }
 
