@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# bench/gen-apps.sh SINGLE_DIR WIDE_DIR: writes the two cairn apps of issue
-# 3's benchmark (bench/run.sh builds them with `cairn build`).
+# bench/gen-apps.sh SINGLE_DIR WIDE_DIR [PAGES_DIR]: writes the cairn apps of
+# issues 3 and 5's benchmarks (bench/run.sh builds them with `cairn build`).
 #
 #   single: app/api/hello/route.c (App Router route handler, nonblocking) and
 #           pages/api/hello2.c (Pages API), both answering {"message":"Hello"}.
@@ -10,12 +10,18 @@
 #           several prefixes, in app/ and pages/api/, so the tree has depth,
 #           static/dynamic siblings and catch-alls next to the bench routes)
 #           and a middleware.c on /api/:path* that passes every request on.
+#   pages:  issue 5's pages, the same as bench/next-app.sh's Next.js app:
+#           app/layout.html + layout.c (metadata), app/list/[n] (a loader
+#           computing 20 items from n, .dynamic = 1: rendered per request
+#           like Next's force-dynamic), app/about (static: rendered at
+#           build), app/list-nb/[n] (the same list with .nonblocking = 1,
+#           a diagnostic line) and the /api/hello route (the readiness probe).
 #
 # The filler routes answer small JSON built from their params, like a real
 # API; they are never requested by the bench, only matched past.
-# Prints "single N" and "wide N" (route files written) on stdout.
+# Prints "single N", "wide N" and "pages N" (route or page files written).
 set -euo pipefail
-[ $# -eq 2 ] || { echo "usage: $0 SINGLE_DIR WIDE_DIR" >&2; exit 2; }
+[ $# -eq 2 ] || [ $# -eq 3 ] || { echo "usage: $0 SINGLE_DIR WIDE_DIR [PAGES_DIR]" >&2; exit 2; }
 
 hello_routes() { # dir: the two routes the bench requests
   mkdir -p "$1/app/api/hello" "$1/pages/api"
@@ -98,6 +104,96 @@ static int handler(cn_req *req, cn_res *res) {
 CN_ROUTE(.handler = handler);
 EOF
   N=$((N + 1))
+}
+
+list_page() { # dir-under-app extra-config: the 20-item list page
+  mkdir -p "$P/app/$1"
+  # Compact like React's output: each <li> on one line, spans as Next's.
+  cat >"$P/app/$1/page.html" <<'EOF'
+<h1>Items for {{n}}</h1>
+<ul class="items">
+{{#items}}
+<li><span class="name">{{name}}</span> <span class="price">{{price}}</span> <span class="desc">{{description}}</span></li>
+{{/items}}
+</ul>
+EOF
+  cat >"$P/app/$1/page.c" <<EOF
+/* /$1: 20 items computed from the param n, rendered per request (Next's
+ * force-dynamic). Item i of list n is the same as in bench/next-app.sh's
+ * page.tsx: prices are whole cents so C and JavaScript agree to the byte. */
+#include <cairn.h>
+#include <stdio.h>
+
+/* parseInt(n, 10) || 0, for the few digits a list number has. */
+static long long parse_n(cn_str s) {
+  size_t i = 0;
+  int neg = s.len > 0 && s.ptr[0] == '-';
+  long long v = 0;
+  for (i = neg; i < s.len && i < 10 && s.ptr[i] >= '0' && s.ptr[i] <= '9'; i++)
+    v = v * 10 + (s.ptr[i] - '0');
+  return neg ? -v : v;
+}
+
+static int load(cn_req *req, json_t **props) {
+  long long n = parse_n(cn_req_param(req, "n"));
+  json_t *items = json_array();
+  for (int i = 1; items && i <= 20; i++) {
+    long long cents = (n * 7919 + i * 104729LL) % 100000 + 99;
+    char name[48], price[32], desc[96];
+    snprintf(name, sizeof name, "Item %lld-%d", n, i);
+    snprintf(price, sizeof price, "\$%lld.%02lld", cents / 100, cents % 100);
+    snprintf(desc, sizeof desc, "Entry %d of list %lld, computed for this request.", i, n);
+    if (json_array_append_new(items, json_pack("{s:i,s:s,s:s,s:s}", "id", i, "name", name,
+                                               "price", price, "description", desc))) {
+      json_decref(items);
+      return CN_ENOMEM;
+    }
+  }
+  *props = items ? json_pack("{s:I,s:o}", "n", (json_int_t)n, "items", items) : NULL;
+  return *props ? 0 : CN_ENOMEM;
+}
+
+CN_PAGE(.loader = load, .metadata = {.title = "List"}, .dynamic = 1$2);
+EOF
+}
+
+pages_app() { # dir
+  P=$1
+  hello_routes "$P"
+  cat >"$P/app/layout.html" <<'EOF'
+<!DOCTYPE html>
+<html lang="en">
+<head></head>
+<body>
+<header><nav><a href="/">Home</a> <a href="/list/7">List</a> <a href="/about">About</a></nav></header>
+<main>{{{children}}}</main>
+</body>
+</html>
+EOF
+  cat >"$P/app/layout.c" <<'EOF'
+/* The root layout's metadata, as bench/next-app.sh's layout.tsx exports it. */
+#include <cairn.h>
+
+CN_LAYOUT(.metadata = {.title = "cairn bench",
+                       .title_template = "%s | cairn bench",
+                       .description = "The page issue 5 measures."});
+EOF
+  list_page "list/[n]" ""
+  list_page "list-nb/[n]" ", .nonblocking = 1"
+  mkdir -p "$P/app/about"
+  cat >"$P/app/about/page.html" <<'EOF'
+<h1>About this bench</h1>
+<p>This page is static: it reads nothing from the request, so it is rendered once when the app is built and then served from memory.</p>
+<p>The same page is written twice, once for Next.js as React server components and once for cairn as a Mustache template, so the two servers send the same markup.</p>
+<p>nginx serves the bytes cairn sends as a plain file, which is the least work any server can do for this page.</p>
+EOF
+  cat >"$P/app/about/page.c" <<'EOF'
+/* /about: metadata only; no loader reads the request, so it is static. */
+#include <cairn.h>
+
+CN_PAGE(.metadata = {.title = "About"});
+EOF
+  echo "pages 4"
 }
 
 S=$1 W=$2
@@ -192,3 +288,5 @@ CN_MIDDLEWARE(.handler = middleware, .matcher = {"/api/:path*"},
               .nonblocking = 1);
 EOF
 echo "wide $N"
+[ $# -eq 3 ] && pages_app "$3"
+exit 0

@@ -7,7 +7,7 @@
 # Everything it prints except the final directory goes to stderr.
 set -euo pipefail
 
-APP_VERSION=1
+APP_VERSION=2
 here=$(cd "$(dirname "$0")" && pwd)
 dir=${1:-${BENCH_NEXT_DIR:-$HOME/.cache/cairn-bench/next}}
 export NEXT_TELEMETRY_DISABLED=1
@@ -49,25 +49,98 @@ export default function handler(req, res) {
   res.status(200).json({ message: "Hello" });
 }
 EOF
-cat >"$dir/app/layout.js" <<'EOF'
-export default function RootLayout({ children }) {
+# Issue 5's pages, the same ones bench/gen-apps.sh writes for cairn: a root
+# layout (metadata title, a header with a nav), /list/[n] rendered per
+# request (force-dynamic) with 20 items computed from n, and /about, static.
+# The layout is TypeScript, as create-next-app writes it; v1's layout.js
+# and page.js are removed so the two cannot clash.
+rm -f "$dir/app/layout.js" "$dir/app/page.js"
+cat >"$dir/app/layout.tsx" <<'EOF'
+import type { Metadata } from "next";
+
+export const metadata: Metadata = {
+  title: { default: "cairn bench", template: "%s | cairn bench" },
+  description: "The page issue 5 measures.",
+};
+
+export default function RootLayout({ children }: { children: React.ReactNode }) {
   return (
     <html lang="en">
-      <body>{children}</body>
+      <body>
+        <header>
+          <nav><a href="/">Home</a> <a href="/list/7">List</a> <a href="/about">About</a></nav>
+        </header>
+        <main>{children}</main>
+      </body>
     </html>
   );
 }
 EOF
-cat >"$dir/app/page.js" <<'EOF'
+cat >"$dir/app/page.tsx" <<'EOF'
 export default function Page() {
   return <h1>cairn bench peer</h1>;
 }
 EOF
+mkdir -p "$dir/app/list/[n]" "$dir/app/about"
+# Item i of list n: the same integers as gen-apps.sh's loader (prices in
+# cents, so C and JavaScript agree to the byte).
+cat >"$dir/app/list/[n]/page.tsx" <<'EOF'
+export const dynamic = "force-dynamic";
+export const metadata = { title: "List" };
+
+type Item = { id: number; name: string; price: string; description: string };
+
+function items(n: number): Item[] {
+  const out: Item[] = [];
+  for (let i = 1; i <= 20; i++) {
+    const cents = (n * 7919 + i * 104729) % 100000 + 99;
+    out.push({
+      id: i,
+      name: `Item ${n}-${i}`,
+      price: `$${Math.floor(cents / 100)}.${String(cents % 100).padStart(2, "0")}`,
+      description: `Entry ${i} of list ${n}, computed for this request.`,
+    });
+  }
+  return out;
+}
+
+export default async function Page({ params }: { params: Promise<{ n: string }> }) {
+  const { n } = await params;
+  const k = parseInt(n, 10) || 0;
+  return (
+    <>
+      <h1>{`Items for ${k}`}</h1>
+      <ul className="items">
+        {items(k).map((it) => (
+          <li key={it.id}>
+            <span className="name">{it.name}</span> <span className="price">{it.price}</span>{" "}
+            <span className="desc">{it.description}</span>
+          </li>
+        ))}
+      </ul>
+    </>
+  );
+}
+EOF
+cat >"$dir/app/about/page.tsx" <<'EOF'
+export const metadata = { title: "About" };
+
+export default function Page() {
+  return (
+    <>
+      <h1>About this bench</h1>
+      <p>This page is static: it reads nothing from the request, so it is rendered once when the app is built and then served from memory.</p>
+      <p>The same page is written twice, once for Next.js as React server components and once for cairn as a Mustache template, so the two servers send the same markup.</p>
+      <p>nginx serves the bytes cairn sends as a plain file, which is the least work any server can do for this page.</p>
+    </>
+  );
+}
+EOF
 cp "$here/static.html" "$dir/public/static.html"
 
-if [ ! -x "$dir/node_modules/.bin/next" ]; then
+if [ ! -x "$dir/node_modules/.bin/next" ] || [ ! -d "$dir/node_modules/@types/react" ]; then
   (cd "$dir" && npm install --no-audit --no-fund --loglevel=error \
-    next@15 react@19 react-dom@19 >&2)
+    next@15 react@19 react-dom@19 typescript@5 @types/react@19 @types/node@20 >&2)
 fi
 (cd "$dir" && node_modules/.bin/next build >&2)
 echo "$stamp" >"$dir/.bench-stamp"
