@@ -40,6 +40,11 @@ static uint64_t fnv(const void *p, size_t n) {
 /* "PG1", status, location length, etag (18 bytes), location, body. */
 #define HDR 29
 
+void cn__page_etag(const char *body, size_t len, char out[24]) {
+  snprintf(out, 24, "\"%016llx\"",
+           (unsigned long long)fnv(body ? body : "", len));
+}
+
 static int page_encode(const cn__pentry *e, cn__buf *o) {
   size_t loclen = e->location ? strlen(e->location) : 0;
   unsigned char h[HDR];
@@ -47,8 +52,7 @@ static int page_encode(const cn__pentry *e, cn__buf *o) {
   memcpy(h, "PG1", 3);
   put_u32(h + 3, (uint32_t)e->status);
   put_u32(h + 7, (uint32_t)loclen);
-  snprintf(etag, sizeof etag, "\"%016llx\"",
-           (unsigned long long)fnv(e->body ? e->body : "", e->len));
+  cn__page_etag(e->body, e->len, etag);
   memcpy(h + 11, etag, 18);
   int rc = cn__buf_append(o, h, HDR);
   if (!rc && loclen)
@@ -291,9 +295,12 @@ int cn__page_cached(cn_req *req) {
   int rc = cn_res_status(res, not_modified ? 304 : e.status);
   if (!rc && e.location)
     rc = cn_res_header(res, "Location", e.location);
+  /* A kept redirect's body is its location, as cn_res_redirect sends it. */
   if (!rc)
-    rc = cn_res_header(res, "Content-Type", "text/html; charset=utf-8");
-  if (!rc)
+    rc = cn_res_header(res, "Content-Type",
+                       e.location ? "text/plain; charset=utf-8"
+                                  : "text/html; charset=utf-8");
+  if (!rc && !e.location)
     rc = cn_res_header(res, "ETag", e.etag);
   if (!rc)
     rc = cn_res_header(res, "Cache-Control",

@@ -201,6 +201,9 @@ int cn__page_lookup(cn__arena *a, const cn__pages *set, const char *key,
  * already under way (any thread). 0, CN_ENOMEM or CN_ESYS. */
 int cn__page_regenerate(cn_app *app, cn__page *pg, const char *key);
 
+/* The ETag of a kept page's body (a quoted 64-bit hash), into out. */
+void cn__page_etag(const char *body, size_t len, char out[24]);
+
 /* Cache-Control for a kept page with this status: "s-maxage=31536000"
  * (static), "s-maxage=N, stale-while-revalidate=<expire - N>" (ISR),
  * "no-store" (other statuses). Thread-local storage. */

@@ -82,6 +82,7 @@ struct cn__render {
                                metadata goes in (a streamed segment) */
   int seg_marker;           /* wrap() puts the loading fallback's marker */
   int keep;                 /* the answer goes into the full-route cache */
+  int nokey;                /* it cannot be kept (see cn__page_render) */
   int action;               /* rendering again after a server action */
   int script;               /* the actions script is in the page */
 };

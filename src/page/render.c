@@ -99,7 +99,10 @@ static cn__outcome settle(cn__render *r, size_t level, int rc) {
                                      : "the loader failed:");
 }
 
-static cn__outcome metadata(cn__render *r, size_t upto, int noindex, int page) {
+/* The merged metadata of levels 0..upto into r->head. title, when not
+ * NULL, is the page's title whatever the levels say (the built-in 404). */
+static cn__outcome metadata(cn__render *r, size_t upto, int noindex, int page,
+                            const char *title) {
   cn__meta m;
   cn__meta_init(&m);
   for (size_t i = 0; i <= upto && i <= r->n; i++) {
@@ -120,6 +123,8 @@ static cn__outcome metadata(cn__render *r, size_t upto, int noindex, int page) {
     if (rc)
       return fail(r, i, rc, "metadata:");
   }
+  if (title)
+    m.title = title;
   r->head.len = 0;
   if (cn__meta_write(&m, noindex, &r->head))
     return fail(r, r->n, CN_ENOMEM, "metadata:");
@@ -227,6 +232,7 @@ static cn__outcome render_tpl_error(cn__render *r, size_t level, int rc,
  * request-time data and is not dynamic, answering 200 or 404. */
 static int storeable(const cn__render *r, int status) {
   return r->pg && !r->set->dev && !r->set->building && !r->action &&
+         !r->nokey &&
          !atomic_load(&r->req->dynamic_used) &&
          cn__page_kind_of(r->pg) != CN__PAGE_DYNAMIC &&
          (status == 200 || status == 404);
@@ -255,6 +261,11 @@ static int finish(cn__render *r, int status, const char *cache_control) {
   if (!rc && r->keep)
     rc = cn_res_header(res, "X-Cairn-Cache",
                        r->req->revalidated ? "REVALIDATED" : "MISS");
+  if (!rc && r->keep && status == 200) {
+    char etag[24]; /* the one its HITs will carry */
+    cn__page_etag(r->out.ptr, r->out.len, etag);
+    rc = cn_res_header(res, "ETag", etag);
+  }
   return rc ? rc : cn_res_send(res, r->out.ptr ? r->out.ptr : "", r->out.len);
 }
 
@@ -337,7 +348,7 @@ static int answer_error(cn__render *r) {
   const cn__ptpl *t = cn__pages_tpl(r->set, r->chain[j]->error, &te);
   size_t bad;
   int rc = !err ? CN_ENOMEM : !t ? CN_ENOENT : 0;
-  if (!rc && metadata(r, (size_t)j, 0, 0) != CN__GO)
+  if (!rc && metadata(r, (size_t)j, 0, 0, NULL) != CN__GO)
     rc = CN_EIO;
   if (!rc)
     rc = wrap(r, (size_t)j + 1, t, NULL, err, &bad, &te);
@@ -368,7 +379,9 @@ static int answer_not_found(cn__render *r) {
       return CN_ENOMEM;
     text = "<!DOCTYPE html><html><body><h1>404</h1><p>This page could not "
            "be found.</p></body></html>";
-  } else if (metadata(r, upto - 1, 1, 0) != CN__GO) {
+  } else if (metadata(r, upto - 1, 1, 0,
+                      t ? NULL : "404: This page could not be found.") !=
+             CN__GO) {
     return answer_error(r);
   }
   int rc = wrap(r, upto, t, text, NULL, &bad, &te);
@@ -442,7 +455,7 @@ static int run(cn__render *r, int not_found_page) {
   cn__outcome o = cn__render_load(r, 0, r->seg_from ? r->seg_from - 1 : r->n,
                                   not_found_page);
   if (o == CN__GO)
-    o = metadata(r, r->n, 0, 1);
+    o = metadata(r, r->n, 0, 1, NULL);
   if (o == CN__GO) {
     cn__tpl_error te = {0};
     size_t bad = 0;
@@ -522,6 +535,9 @@ int cn__page_render(cn_req *req, json_t *action) {
   if (!rc && pg->has_params && def && def->dynamic_params_off &&
       def->static_params && (!key || !cn__page_is_listed(pg, key)))
     unlisted = 1;
+  /* Not kept: no key, or an unlisted param's 404 (one entry per guessed
+   * URL would fill the cache). */
+  r.nokey = !key || unlisted;
   if (!rc)
     rc = run(&r, unlisted);
   if (!rc && atomic_load(&req->dynamic_used))
