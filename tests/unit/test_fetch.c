@@ -443,16 +443,8 @@ TEST(keys_differ) {
 }
 
 int main(void) {
-  char err[256];
-  if (srv_start()) {
-    fprintf(stderr, "cannot start the test server\n");
+  if (fixture_start(&app))
     return 1;
-  }
-  app = cn_app_new();
-  if (!app || cn__app_finish(app, err, sizeof err)) {
-    fprintf(stderr, "cannot make an app\n");
-    return 1;
-  }
   RUN(get_ok);
   RUN(json_helper_refuses);
   RUN(post_body_and_headers);

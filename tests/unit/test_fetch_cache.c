@@ -341,16 +341,8 @@ TEST(allocations_fail) {
 }
 
 int main(void) {
-  char err[256];
-  if (srv_start()) {
-    fprintf(stderr, "cannot start the test server\n");
+  if (fixture_start(&app))
     return 1;
-  }
-  app = cn_app_new();
-  if (!app || cn__app_finish(app, err, sizeof err)) {
-    fprintf(stderr, "cannot make an app\n");
-    return 1;
-  }
   RUN(force_cache_without_request);
   RUN(revalidate_stale_then_refreshed);
   RUN(one_refresh_at_a_time);

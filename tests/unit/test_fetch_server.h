@@ -28,6 +28,7 @@
 #define CN_TEST_FETCH_SERVER_H
 
 #include <arpa/inet.h>
+#include "server/server.h"
 #include <errno.h>
 #include <jansson.h>
 #include <netinet/in.h>
@@ -329,6 +330,22 @@ static const char *srv_url(const char *path) {
   char *b = bufs[next++ & 3];
   snprintf(b, sizeof bufs[0], "http://127.0.0.1:%d%s", srv_port, path);
   return b;
+}
+
+/* Both fetch tests start the same way: the server, and a finished app
+ * for cn__req_detached. OUT: *app. 0, or 1 after saying why. */
+static int fixture_start(cn_app **app) {
+  char err[256];
+  if (srv_start()) {
+    fprintf(stderr, "cannot start the test server\n");
+    return 1;
+  }
+  *app = cn_app_new();
+  if (!*app || cn__app_finish(*app, err, sizeof err)) {
+    fprintf(stderr, "cannot make an app\n");
+    return 1;
+  }
+  return 0;
 }
 
 #endif
