@@ -21,7 +21,7 @@
 #define KEY "\x01tags"
 
 static char dir[64], path[160];
-static cn__store store;
+static cn__cache_store store;
 
 static void cleanup(void) {
   unlink(path);
@@ -34,7 +34,7 @@ static void cleanup(void) {
 static void setup(void) {
   snprintf(dir, sizeof dir, "%s/cn-fuzz-disk-XXXXXX",
            getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-  if (!mkdtemp(dir) || cn__store_disk(dir, &store) ||
+  if (!mkdtemp(dir) || cn__cache_disk(dir, &store) ||
       store.ops->put(store.self, KEY, "x", 1))
     abort();
   DIR *d = opendir(dir);

@@ -50,7 +50,11 @@ extern "C" {
   X(HEADER, -9, "invalid header name or value")                                \
   X(CLOSED, -10, "connection closed by the client")                            \
   X(PARSE, -11, "malformed input")                                             \
-  X(SYS, -12, "system call failed")
+  X(SYS, -12, "system call failed")                                           \
+  X(UNAUTH, -13, "not authenticated")                                          \
+  X(FORBIDDEN, -14, "forbidden")                                               \
+  X(CONFLICT, -15, "conflict")                                                 \
+  X(READONLY, -16, "write refused: read-only")
 
 enum {
   CN_OK = 0,
@@ -594,6 +598,211 @@ CN_EXTERN int cn_cached(cn_req *req, const char *const *key_parts,
 CN_EXTERN int cn_revalidate_tag(const char *tag);
 CN_EXTERN int cn_revalidate_path(const char *path, const char *type);
 
+/* ------------------------------------------------------------------ auth */
+
+/* Who a request (or a data function's caller) is: the claims of a JWT that
+ * verified against an issuer configured in cairn.json ("auth"), read from
+ * `Authorization: Bearer` or the configured cookie. Everything is borrowed
+ * from the request and lives as long as it. */
+typedef struct cn_identity {
+  const char *subject;  /* "sub" */
+  const char *issuer;   /* "iss" */
+  const json_t *claims; /* the whole payload */
+  int64_t expires;      /* "exp", unix seconds */
+} cn_identity;
+
+/* The request's identity. OUT: *who, NULL for a request without a token.
+ * 0, or CN_EUNAUTH when a token was sent but does not verify (expired,
+ * wrong audience or issuer, bad signature, an algorithm its issuer does
+ * not use, too large): the reason is logged, never sent. Verified once per
+ * request. */
+CN_EXTERN int cn_req_identity(cn_req *req, const cn_identity **who);
+
+/* Sign claims (an object; may be NULL) as a JWT of the configured issuer
+ * named iss, with its key (an HS256 secret, an RS256/ES256 private key):
+ * "iss", "iat" and "exp" (now + ttl_s) are set, "aud" too when the issuer
+ * has one audience. OUT: *token, NUL-terminated, in req's arena. 0;
+ * CN_ENOENT for an issuer not configured or without a signing key;
+ * CN_ENOMEM. */
+CN_EXTERN int cn_auth_sign(cn_req *req, const char *iss, const json_t *claims,
+                           uint64_t ttl_s, const char **token);
+
+/* ------------------------------------------------------------ data layer */
+
+/* data/<module>.c declares query, mutation and action functions, called as
+ * "<module>:<name>" over HTTP (POST /_cairn/query, /_cairn/mutation,
+ * /_cairn/action with {"path": "tasks:list", "args": {...}}) and in-process
+ * (cn_run_query...). A query is read-only and sees one snapshot; a mutation
+ * is one serializable transaction, acknowledged once durable; an action is
+ * not transactional and may call out (cn_fetch) and run the others. */
+typedef struct cn_ctx cn_ctx;
+typedef struct cn_db cn_db;
+
+typedef enum cn_fn_kind { CN_QUERY = 1, CN_MUTATION, CN_ACTION } cn_fn_kind;
+
+/* Argument types. JSON numbers that are integers pass CN_T_NUMBER too. */
+typedef enum cn_type {
+  CN_T_ANY = 0, CN_T_STRING, CN_T_INT, CN_T_NUMBER, CN_T_BOOL, CN_T_ARRAY,
+  CN_T_OBJECT
+} cn_type;
+
+/* One argument: absent and not optional, of another type, out of range
+ * (min/max bound integers and numbers; strings' and arrays' lengths when
+ * max > 0) -> 400 listing every field at fault; so is a field the schema
+ * does not name. The function never runs. */
+typedef struct cn_fn_arg {
+  const char *name;
+  cn_type type;
+  int optional;
+  double min, max; /* both 0: unbounded */
+} cn_fn_arg;
+
+/* Who may call a function; checked before it runs (a refusal reads and
+ * writes nothing): CN_AUTH_PUBLIC anyone; CN_AUTH_USER any verified
+ * identity (else 401); CN_AUTH_OWNER a verified identity whose subject
+ * equals column of the row of table whose "id" is the argument key (403
+ * otherwise, 404 when there is no such row); CN_AUTH_GROUP a verified
+ * identity whose claim (an array of strings, or a string) holds group;
+ * CN_AUTH_CUSTOM check(ctx, args) returns 0 to allow, CN_EFORBIDDEN or
+ * CN_EUNAUTH to refuse. */
+typedef enum cn_auth_kind {
+  CN_AUTH_PUBLIC = 0, CN_AUTH_USER, CN_AUTH_OWNER, CN_AUTH_GROUP,
+  CN_AUTH_CUSTOM
+} cn_auth_kind;
+
+typedef int cn_fn_check(cn_ctx *ctx, const json_t *args);
+
+typedef struct cn_fn_auth {
+  cn_auth_kind kind;
+  const char *table, *column, *key; /* CN_AUTH_OWNER */
+  const char *claim, *group;        /* CN_AUTH_GROUP */
+  cn_fn_check *check;               /* CN_AUTH_CUSTOM */
+} cn_fn_auth;
+
+/* The function: OUT: *result, a new reference (NULL is JSON null). Return
+ * 0; CN_EINVAL (400), CN_EFORBIDDEN (403), CN_ENOENT (404), CN_ECONFLICT
+ * (409) with a message from cn_ctx_fail sent to the caller; any other
+ * error is a 500 whose detail stays in the log. A mutation's non-zero
+ * return rolls back everything it wrote. */
+typedef int cn_fn(cn_ctx *ctx, const json_t *args, json_t **result);
+
+typedef struct cn_fn_def {
+  const char *name;
+  cn_fn_kind kind;
+  cn_fn *fn;
+  cn_fn_arg args[16];
+  cn_fn_auth auth;
+} cn_fn_def;
+
+/* data/tasks.c:
+ *     static int list(cn_ctx *ctx, const json_t *args, json_t **out) {
+ *       return cn_db_all(cn_ctx_db(ctx), out,
+ *                        "SELECT id, title FROM tasks WHERE owner = ?",
+ *                        CN_ARGS(cn_v(cn_ctx_subject(ctx))));
+ *     }
+ *     CN_DATA({.name = "list", .kind = CN_QUERY, .fn = list,
+ *              .auth = {CN_AUTH_USER}}); */
+typedef struct cn_data_def {
+  cn_fn_def fns[64];
+} cn_data_def;
+#define CN_DATA(...)                                                           \
+  CN_EXTERN const cn_data_def CN_ROUTE_SYMBOL = {{__VA_ARGS__}}
+
+/* The caller's identity (NULL: anonymous) and its subject (NULL too). */
+CN_EXTERN const cn_identity *cn_ctx_identity(const cn_ctx *ctx);
+CN_EXTERN const char *cn_ctx_subject(const cn_ctx *ctx);
+/* The database of a query or mutation; NULL in an action. */
+CN_EXTERN cn_db *cn_ctx_db(cn_ctx *ctx);
+/* The request that called, NULL when none did (a live query's re-run). */
+CN_EXTERN cn_req *cn_ctx_req(cn_ctx *ctx);
+/* Memory for the call's lifetime (NULL when out of memory). */
+CN_EXTERN void *cn_ctx_alloc(cn_ctx *ctx, size_t size);
+/* Say why the function fails, for its caller; returns err, so that
+ * `return cn_ctx_fail(ctx, CN_EINVAL, "title is taken");` reads well. */
+CN_EXTERN int cn_ctx_fail(cn_ctx *ctx, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* A bound SQL parameter. Values only ever travel bound: there is no call
+ * that puts a value into SQL text. cn_v picks the type from the C type:
+ *     CN_ARGS(cn_v(title), cn_v(n), cn_v(3.5), cn_v_null()) */
+typedef struct cn_val {
+  enum { CN_V_NULL, CN_V_INT, CN_V_REAL, CN_V_TEXT, CN_V_JSON } type;
+  int64_t i;
+  double d;
+  const char *s; /* CN_V_TEXT: NUL-terminated unless len is set */
+  size_t len;
+  const json_t *j; /* CN_V_JSON: a JSON value (strings, numbers, bools go
+                      as themselves; arrays and objects as JSON text) */
+} cn_val;
+
+static inline cn_val cn_v_int(int64_t i) {
+  return (cn_val){.type = CN_V_INT, .i = i};
+}
+static inline cn_val cn_v_real(double d) {
+  return (cn_val){.type = CN_V_REAL, .d = d};
+}
+static inline cn_val cn_v_text(const char *s) {
+  return s ? (cn_val){.type = CN_V_TEXT, .s = s, .len = (size_t)-1}
+           : (cn_val){.type = CN_V_NULL};
+}
+static inline cn_val cn_v_slice(cn_str s) {
+  return s.ptr ? (cn_val){.type = CN_V_TEXT, .s = s.ptr, .len = s.len}
+               : (cn_val){.type = CN_V_NULL};
+}
+static inline cn_val cn_v_json(const json_t *j) {
+  return (cn_val){.type = CN_V_JSON, .j = j};
+}
+static inline cn_val cn_v_null(void) { return (cn_val){.type = CN_V_NULL}; }
+#define cn_v(x)                                                                \
+  _Generic((x), char *: cn_v_text, const char *: cn_v_text,                    \
+           _Bool: cn_v_int, int: cn_v_int, unsigned: cn_v_int,                 \
+           long: cn_v_int, unsigned long: cn_v_int, long long: cn_v_int,       \
+           unsigned long long: cn_v_int, float: cn_v_real, double: cn_v_real,  \
+           cn_str: cn_v_slice, json_t *: cn_v_json,                            \
+           const json_t *: cn_v_json)(x)
+/* The two trailing arguments of every cn_db_* call: the count and the
+ * values (CN_NOARGS when there are none). */
+#define CN_ARGS(...)                                                           \
+  sizeof((cn_val[]){__VA_ARGS__}) / sizeof(cn_val), (cn_val[]){__VA_ARGS__}
+#define CN_NOARGS 0, (const cn_val *)0
+
+/* Run one statement with its parameters (? or ?NNN) and shape the rows:
+ * cn_db_all: an array of objects, one per row (column name -> value);
+ * cn_db_one: the first row's object, or JSON null when there is none;
+ * cn_db_value: the first column of the first row, or JSON null;
+ * cn_db_exec: OUT: *changes, rows inserted, updated or deleted (may be
+ *   NULL); cn_db_last_id gives the last inserted rowid of this mutation.
+ * OUT: *out, a new reference. A statement that writes in a query is
+ * refused by the database (CN_EREADONLY); a syntax or constraint error is
+ * CN_EINVAL with the database's message in the log and, in development,
+ * the answer; either fails the function. */
+CN_EXTERN int cn_db_all(cn_db *db, json_t **out, const char *sql,
+                        size_t nargs, const cn_val *args);
+CN_EXTERN int cn_db_one(cn_db *db, json_t **out, const char *sql,
+                        size_t nargs, const cn_val *args);
+CN_EXTERN int cn_db_value(cn_db *db, json_t **out, const char *sql,
+                          size_t nargs, const cn_val *args);
+CN_EXTERN int cn_db_exec(cn_db *db, int64_t *changes, const char *sql,
+                         size_t nargs, const cn_val *args);
+CN_EXTERN int64_t cn_db_last_id(cn_db *db);
+
+/* fetchQuery, fetchMutation, fetchAction: call a function in-process with
+ * the identity of ctx's caller (from a loader, handler or server action:
+ * cn_req_ctx(req)), args validated as over HTTP (args NULL is {}). OUT:
+ * *result, a new reference. Returns what the function returned, or the
+ * validation/auth error (CN_EINVAL, CN_EUNAUTH, CN_EFORBIDDEN, CN_ENOENT for
+ * an unknown path or one of another kind); cn_ctx_error says why. */
+CN_EXTERN cn_ctx *cn_req_ctx(cn_req *req);
+CN_EXTERN int cn_run_query(cn_ctx *ctx, const char *path, const json_t *args,
+                           json_t **result);
+CN_EXTERN int cn_run_mutation(cn_ctx *ctx, const char *path,
+                              const json_t *args, json_t **result);
+CN_EXTERN int cn_run_action(cn_ctx *ctx, const char *path, const json_t *args,
+                            json_t **result);
+/* The message of the last failed cn_run_* on ctx (static until the next
+ * call on ctx), or NULL. */
+CN_EXTERN const char *cn_ctx_error(const cn_ctx *ctx);
+
 /* ----------------------------------------------------------- environment */
 
 /* A variable of the environment the server started with, NULL when unset.
@@ -626,6 +835,19 @@ typedef struct cn_manifest_file {
   const cn_page_def *def; /* page.c, layout.c */
 } cn_manifest_file;
 
+/* A data/<module>.c file of the app, and a migration of data/migrations
+ * (applied in name order: "001_init.sql"), embedded by the build. */
+typedef struct cn_manifest_data {
+  const char *module; /* "tasks" */
+  const char *source; /* "data/tasks.c" */
+  const cn_data_def *def;
+} cn_manifest_data;
+
+typedef struct cn_manifest_migration {
+  const char *name; /* "001_init.sql" */
+  const char *sql;
+} cn_manifest_migration;
+
 typedef struct cn_manifest {
   const cn_manifest_route *routes;
   size_t nroutes;
@@ -634,6 +856,10 @@ typedef struct cn_manifest {
   const cn_manifest_file *files;       /* pages, layouts, components */
   size_t nfiles;
   const char *actions_key; /* this build's Server Actions key (64 hex) */
+  const cn_manifest_data *data; /* data/ modules */
+  size_t ndata;
+  const cn_manifest_migration *migrations; /* data/migrations, in order */
+  size_t nmigrations;
 } cn_manifest;
 
 /* The whole life of a built app's server: options from argv
@@ -682,6 +908,14 @@ typedef struct cn_config {
   const char *const *allowed_origins;
   size_t nallowed_origins;
   size_t actions_body_limit;
+  /* Auth ("auth": {"issuers": [...], "cookie": "session"}), parsed; NULL
+   * when the app verifies no tokens. Owned by the library. */
+  const struct cn_auth_config *auth;
+  /* The data layer ("data": {"durability": "full"}): 1 makes a commit
+   * survive power loss (fsync per group commit), 0 (the default) a crash of
+   * the server process. The database is DATABASE_URL
+   * (sqlite:path, default .cairn/data.db under the app). */
+  int data_durability_full;
 } cn_config;
 
 /* Fill config with the defaults listed above. */

@@ -6,9 +6,9 @@ set -eu
 need=${1:-build}
 
 pkgs="build-essential cmake pkg-config libuv1-dev node-llhttp libjansson-dev \
-libssl-dev libpcre2-dev libcurl4-openssl-dev"
+libssl-dev libpcre2-dev libcurl4-openssl-dev libsqlite3-dev libjwt-dev"
 case $need in
-  test|bench) pkgs="$pkgs clang libclang-rt-14-dev curl nodejs npm" ;;
+  test|bench) pkgs="$pkgs clang libclang-rt-14-dev curl nodejs npm chromium fonts-liberation" ;;
 esac
 case $need in
   bench) pkgs="$pkgs nginx-light wrk" ;;
@@ -40,7 +40,9 @@ fi
 # Test tooling from npm, kept in tests/ (package.json there pins versions).
 case $need in
   test|bench)
-    if [ ! -d tests/node_modules ] && [ -f tests/package.json ]; then
+    # again whenever the lock file changed since the last install
+    if [ -f tests/package-lock.json ] && { [ ! -f tests/node_modules/.package-lock.json ] ||
+       [ tests/package-lock.json -nt tests/node_modules/.package-lock.json ]; }; then
       (cd tests && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
     fi ;;
 esac

@@ -60,7 +60,7 @@ struct cn__cache {
   size_t nbuckets, count, bytes, max_bytes;
   entry *newest, *oldest;
   tagtime **tbuckets; /* 256 */
-  cn__store second;
+  cn__cache_store second;
 };
 
 #define TAG_BUCKETS 256

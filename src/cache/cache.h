@@ -7,7 +7,7 @@
  * (revalidate), when it may no longer be served at all (expire), and its
  * tags. Values live in a store: memory (an LRU bounded in bytes) in front
  * of an optional second level (the disk under .cairn/cache, later Redis)
- * behind one small interface, cn__store_ops. A get looks in memory first,
+ * behind one small interface, cn__cache_store_ops. A get looks in memory first,
  * then the second level (and keeps what it found in memory).
  *
  * Tags. Revalidating a tag does not walk the entries: the cache records
@@ -71,7 +71,7 @@ typedef enum cn__cstate {
  * cache (cn__cache_encode), so a store only keeps bytes under keys. The
  * tag table is kept under the key "\x01tags". All functions may be called
  * from many threads at once. */
-typedef struct cn__store_ops {
+typedef struct cn__cache_store_ops {
   /* OUT: *data (cn__malloc'd, the caller frees), *len. CN_ENOENT when
    * absent; another error when unreadable (the store removes what it could
    * not read; the cache treats it as absent). */
@@ -79,12 +79,12 @@ typedef struct cn__store_ops {
   int (*put)(void *self, const char *key, const void *data, size_t len);
   int (*del)(void *self, const char *key);
   void (*free)(void *self);
-} cn__store_ops;
+} cn__cache_store_ops;
 
-typedef struct cn__store {
-  const cn__store_ops *ops;
+typedef struct cn__cache_store {
+  const cn__cache_store_ops *ops;
   void *self;
-} cn__store;
+} cn__cache_store;
 
 /* The disk store under dir (created when missing): one file per key, its
  * name a hash of the key, written to a temporary file and renamed; each
@@ -92,7 +92,7 @@ typedef struct cn__store {
  * removed. Keys over 1 MiB and values over 256 MiB are CN_ETOOBIG. OUT:
  * *out. 0, CN_EIO (dir cannot be made), CN_EINVAL (dir NULL) or
  * CN_ENOMEM. */
-int cn__store_disk(const char *dir, cn__store *out);
+int cn__cache_disk(const char *dir, cn__cache_store *out);
 
 /* ------------------------------------------------------------- cache */
 
@@ -100,7 +100,7 @@ typedef struct cn__cache cn__cache;
 
 typedef struct cn__cache_opts {
   size_t memory_bytes; /* the LRU's bound; 0: 64 MiB */
-  cn__store second;    /* ops NULL: memory only */
+  cn__cache_store second;    /* ops NULL: memory only */
 } cn__cache_opts;
 
 /* OUT: *out. The cache owns opts->second from here (frees it). */

@@ -1,5 +1,5 @@
 /*
- * disk.c: the Data Cache's second level on disk (cn__store_disk, cache.h).
+ * disk.c: the Data Cache's second level on disk (cn__cache_disk, cache.h).
  *
  * One file per key under the store's dir, named by the SHA-256 of the key
  * in 64 hex digits: a key may be any bytes but NUL ("\x01tags", "../x"),
@@ -402,14 +402,14 @@ static void disk_free(void *self) {
   cn__free(d);
 }
 
-static const cn__store_ops disk_ops = {
+static const cn__cache_store_ops disk_ops = {
     .get = disk_get,
     .put = disk_put,
     .del = disk_del,
     .free = disk_free,
 };
 
-int cn__store_disk(const char *dir, cn__store *out) {
+int cn__cache_disk(const char *dir, cn__cache_store *out) {
   if (!dir || !out)
     return CN_EINVAL;
   size_t n = strlen(dir);

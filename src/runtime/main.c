@@ -172,7 +172,7 @@ static int add_routes(cn_app *app, const cn_manifest *m, const cn_config *cfg,
 static int setup_cache(const cn_config *cfg, const char *prog) {
   cn__cache *c;
   cn__cache_opts opts = {.memory_bytes = cfg->cache_memory};
-  if (cn__store_disk(".cairn/cache", &opts.second)) {
+  if (cn__cache_disk(".cairn/cache", &opts.second)) {
     fprintf(stderr, "%s: .cairn/cache cannot be used: the Data Cache stays "
                     "in memory\n", prog);
     opts.second.ops = NULL;

@@ -127,7 +127,7 @@ static size_t build(unsigned char *out, const char *magic, uint32_t version,
 
 /* get key; *out a NUL-terminated copy (malloc'd) or NULL. Checks that a
  * failing get leaves nothing in *data. */
-static int get(cn__store *s, const char *key, char **out, size_t *len) {
+static int get(cn__cache_store *s, const char *key, char **out, size_t *len) {
   void *data = (void *)1;
   size_t n = 99;
   int rc = s->ops->get(s->self, key, &data, &n);
@@ -147,7 +147,7 @@ static int get(cn__store *s, const char *key, char **out, size_t *len) {
   return 0;
 }
 
-static int put(cn__store *s, const char *key, const void *v, size_t n) {
+static int put(cn__cache_store *s, const char *key, const void *v, size_t n) {
   return s->ops->put(s->self, key, v, n);
 }
 
@@ -161,8 +161,8 @@ static const char *const keys[] = {
 TEST(round_trips) {
   char dir[64], path[256];
   CHECK(tmpdir(dir));
-  cn__store s;
-  CHECK_EQ_INT(cn__store_disk(dir, &s), 0);
+  cn__cache_store s;
+  CHECK_EQ_INT(cn__cache_disk(dir, &s), 0);
   static char big[100000];
   for (size_t i = 0; i < sizeof big; i++)
     big[i] = (char)(i * 7 + 3);
@@ -202,8 +202,8 @@ TEST(round_trips) {
 TEST(overwrite_and_keys_apart) {
   char dir[64];
   CHECK(tmpdir(dir));
-  cn__store s;
-  CHECK_EQ_INT(cn__store_disk(dir, &s), 0);
+  cn__cache_store s;
+  CHECK_EQ_INT(cn__cache_disk(dir, &s), 0);
   const char *seq[] = {"first value", "2", "a third, longer value than both",
                        ""};
   char *got;
@@ -232,8 +232,8 @@ TEST(overwrite_and_keys_apart) {
 TEST(limits) {
   char dir[64];
   CHECK(tmpdir(dir));
-  cn__store s;
-  CHECK_EQ_INT(cn__store_disk(dir, &s), 0);
+  cn__cache_store s;
+  CHECK_EQ_INT(cn__cache_disk(dir, &s), 0);
   char small[4] = "abc";
   /* The length is refused before the data is touched. */
   CHECK_EQ_INT(put(&s, "k", small, MAX_VALUE + 1), CN_ETOOBIG);
@@ -257,8 +257,8 @@ TEST(limits) {
 TEST(restart_sees_old_values) {
   char dir[64];
   CHECK(tmpdir(dir));
-  cn__store s;
-  CHECK_EQ_INT(cn__store_disk(dir, &s), 0);
+  cn__cache_store s;
+  CHECK_EQ_INT(cn__cache_disk(dir, &s), 0);
   for (size_t k = 0; k < CN__ARRAY_LEN(keys); k++)
     CHECK_EQ_INT(put(&s, keys[k], keys[k], strlen(keys[k])), 0);
   CHECK_EQ_INT(s.ops->del(s.self, keys[0]), 0);
@@ -266,7 +266,7 @@ TEST(restart_sees_old_values) {
   /* A trailing slash names the same dir. */
   char dir2[80];
   snprintf(dir2, sizeof dir2, "%s//", dir);
-  CHECK_EQ_INT(cn__store_disk(dir2, &s), 0);
+  CHECK_EQ_INT(cn__cache_disk(dir2, &s), 0);
   char *got;
   CHECK_EQ_INT(get(&s, keys[0], &got, NULL), CN_ENOENT);
   for (size_t k = 1; k < CN__ARRAY_LEN(keys); k++) {
@@ -284,7 +284,7 @@ TEST(through_the_cache) {
   CHECK(tmpdir(dir));
   for (int round = 0; round < 2; round++) {
     cn__cache_opts o = {0};
-    CHECK_EQ_INT(cn__store_disk(dir, &o.second), 0);
+    CHECK_EQ_INT(cn__cache_disk(dir, &o.second), 0);
     cn__cache *c = NULL;
     CHECK_EQ_INT(cn__cache_new(&c, &o), 0);
     if (!c)
@@ -312,7 +312,7 @@ TEST(through_the_cache) {
 
 /* Write bytes as key's file; get must return want, leave nothing in *data,
  * and (unless want is 0) remove the file. */
-static void expect_bad(cn__store *s, const char *dir, const char *key,
+static void expect_bad(cn__cache_store *s, const char *dir, const char *key,
                        const void *bytes, size_t n, int want,
                        const char *what) {
   char path[256];
@@ -330,8 +330,8 @@ static void expect_bad(cn__store *s, const char *dir, const char *key,
 TEST(truncated_at_every_length) {
   char dir[64], path[256];
   CHECK(tmpdir(dir));
-  cn__store s;
-  CHECK_EQ_INT(cn__store_disk(dir, &s), 0);
+  cn__cache_store s;
+  CHECK_EQ_INT(cn__cache_disk(dir, &s), 0);
   CHECK_EQ_INT(put(&s, "\x01tags", "a small value", 13), 0);
   key_file(dir, "\x01tags", path, sizeof path);
   size_t n = 0;
@@ -348,8 +348,8 @@ TEST(truncated_at_every_length) {
 TEST(flipped_byte_at_every_position) {
   char dir[64], path[256];
   CHECK(tmpdir(dir));
-  cn__store s;
-  CHECK_EQ_INT(cn__store_disk(dir, &s), 0);
+  cn__cache_store s;
+  CHECK_EQ_INT(cn__cache_disk(dir, &s), 0);
   CHECK_EQ_INT(put(&s, "key", "value\0x", 7), 0);
   key_file(dir, "key", path, sizeof path);
   size_t n = 0;
@@ -370,8 +370,8 @@ TEST(flipped_byte_at_every_position) {
 TEST(crafted_headers) {
   char dir[64];
   CHECK(tmpdir(dir));
-  cn__store s;
-  CHECK_EQ_INT(cn__store_disk(dir, &s), 0);
+  cn__cache_store s;
+  CHECK_EQ_INT(cn__cache_disk(dir, &s), 0);
   const char *k = "the-key";
   const uint32_t kl = 7;
   const char *d = "data!";
@@ -431,8 +431,8 @@ TEST(crafted_headers) {
 TEST(huge_lengths_allocate_nothing) {
   char dir[64], path[256];
   CHECK(tmpdir(dir));
-  cn__store s;
-  CHECK_EQ_INT(cn__store_disk(dir, &s), 0);
+  cn__cache_store s;
+  CHECK_EQ_INT(cn__cache_disk(dir, &s), 0);
   key_file(dir, "k", path, sizeof path);
   const off_t sizes[] = {
       (off_t)(FIXED + 1 + MAX_VALUE + 1),       /* data past the limit */
@@ -460,8 +460,8 @@ TEST(huge_lengths_allocate_nothing) {
 TEST(collision_by_rename) {
   char dir[64], p1[256], p2[256];
   CHECK(tmpdir(dir));
-  cn__store s;
-  CHECK_EQ_INT(cn__store_disk(dir, &s), 0);
+  cn__cache_store s;
+  CHECK_EQ_INT(cn__cache_disk(dir, &s), 0);
   CHECK_EQ_INT(put(&s, "one", "value one", 9), 0);
   CHECK_EQ_INT(put(&s, "two", "value two", 9), 0);
   key_file(dir, "one", p1, sizeof p1);
@@ -486,8 +486,8 @@ TEST(collision_by_rename) {
 TEST(not_a_file) {
   char dir[64], path[256], target[256];
   CHECK(tmpdir(dir));
-  cn__store s;
-  CHECK_EQ_INT(cn__store_disk(dir, &s), 0);
+  cn__cache_store s;
+  CHECK_EQ_INT(cn__cache_disk(dir, &s), 0);
   CHECK_EQ_INT(put(&s, "real", "real value", 10), 0);
   key_file(dir, "real", target, sizeof target);
   key_file(dir, "k", path, sizeof path);
@@ -521,7 +521,7 @@ static const char *const shared_keys[NSHARED] = {"shared-a", "\x01tags",
                                                  "shared-c"};
 
 typedef struct targ {
-  cn__store *s;
+  cn__cache_store *s;
   int id;
   int bad;  /* gets that returned a value nobody put, or a wrong code */
   int hits; /* gets that returned a value */
@@ -594,8 +594,8 @@ static void *worker(void *p) {
 TEST(many_threads) {
   char dir[64];
   CHECK(tmpdir(dir));
-  cn__store s;
-  CHECK_EQ_INT(cn__store_disk(dir, &s), 0);
+  cn__cache_store s;
+  CHECK_EQ_INT(cn__cache_disk(dir, &s), 0);
   pthread_t th[NTHREADS];
   targ args[NTHREADS];
   for (int i = 0; i < NTHREADS; i++) {
@@ -630,10 +630,10 @@ TEST(allocation_failures) {
   for (long n = 0; n < 200 && !finished; n++) {
     CHECK_EQ_INT(write_file(bad, junk, junk_n), 0);
     int failed = 0;
-    cn__store s;
+    cn__cache_store s;
     char *got = NULL;
     cn__alloc_fail_after(n);
-    int rc = cn__store_disk(dir, &s);
+    int rc = cn__cache_disk(dir, &s);
     cn__alloc_fail_after(-1);
     if (rc) {
       CHECK_EQ_INT(rc, CN_ENOMEM);
@@ -681,10 +681,10 @@ TEST(allocation_failures) {
 TEST(dirs) {
   char dir[64], sub[160], file[96];
   CHECK(tmpdir(dir));
-  cn__store s;
+  cn__cache_store s;
   /* mkdir -p: several missing levels. */
   snprintf(sub, sizeof sub, "%s/a/b/c", dir);
-  CHECK_EQ_INT(cn__store_disk(sub, &s), 0);
+  CHECK_EQ_INT(cn__cache_disk(sub, &s), 0);
   CHECK_EQ_INT(put(&s, "k", "v", 1), 0);
   /* Removed under a running store: the next put makes it again. */
   rm_rf(sub);
@@ -704,10 +704,10 @@ TEST(dirs) {
   cannot[2] = under;
   for (size_t i = 0; i < CN__ARRAY_LEN(cannot); i++) {
     s.ops = NULL;
-    CHECK_EQ_INT(cn__store_disk(cannot[i], &s), CN_EIO);
+    CHECK_EQ_INT(cn__cache_disk(cannot[i], &s), CN_EIO);
     CHECK(s.ops == NULL);
   }
-  CHECK_EQ_INT(cn__store_disk(NULL, &s), CN_EINVAL);
+  CHECK_EQ_INT(cn__cache_disk(NULL, &s), CN_EINVAL);
   rm_rf(dir);
 }
 
@@ -728,8 +728,8 @@ TEST(orphaned_temp_files) {
   tv[1] = tv[0];
   CHECK_EQ_INT(utimes(old, tv), 0);
   CHECK_EQ_INT(utimes(other, tv), 0);
-  cn__store s;
-  CHECK_EQ_INT(cn__store_disk(dir, &s), 0);
+  cn__cache_store s;
+  CHECK_EQ_INT(cn__cache_disk(dir, &s), 0);
   CHECK(!exists(old));
   CHECK(exists(fresh));
   CHECK(exists(other));
