@@ -200,6 +200,12 @@ struct cn_req {
   /* fetch's request memoization (src/fetch): released with the request. */
   void *memo;
   void (*memo_free)(void *memo);
+  /* cn_req_identity's answer, worked out once (src/auth): state 0 not yet,
+   * 1 done (identity NULL: anonymous), CN_EUNAUTH a bad token. The
+   * identity and the data layer's context live in the arena. */
+  int auth_state;
+  const struct cn_identity *identity;
+  struct cn_ctx *data_ctx;
   struct sockaddr_storage peer; /* copied from the connection */
   char ip[48];                  /* formatted on first use */
   cn_req *next_free;
