@@ -23,8 +23,21 @@
  * the writer thread, after the commit and before the writers are answered,
  * so they see commits in order: they must be quick (hand work off).
  *
- * Memory: a cn_db lives for one body call; rows come back as new jansson
- * references owned by the caller. */
+ * Bodies: a read body runs on its caller's thread; a write body runs on
+ * the writer thread (so it must not wait for anything that waits for a
+ * write). Inside a body, cn__store_read and cn__store_write on the same
+ * store run nested in the body's own transaction instead of taking
+ * another connection: a read in a read shares its snapshot, a read in a
+ * write sees the write's changes (and may not write), a write in a write
+ * is a SAVEPOINT of it (rolled back alone when it fails), a write in a
+ * read is CN_EREADONLY. Their tables are added to the outer body's sets.
+ *
+ * Memory: a cn_db lives for one body call (cn_db_* from another thread, or
+ * after the body returned, is CN_ESTATE); rows come back as new jansson
+ * references owned by the caller.
+ *
+ * The SQLite engine is sqlite.c, writer.c, sql.c and migrate.c, with their
+ * private layout in sqlite_int.h. */
 #ifndef CN_DATA_STORE_H
 #define CN_DATA_STORE_H
 
@@ -32,8 +45,10 @@
 
 #include "common/common.h"
 
-/* The tables a transaction read or wrote: a small set of names (distinct,
- * in first-seen order), each a NUL-terminated copy owned by the set. */
+/* The tables a transaction read or wrote: a small set of names (distinct
+ * without regard to ASCII case, in first-seen order), each a
+ * NUL-terminated copy owned by the set. Start from {0}; release with
+ * cn__rwset_clear. SQLite's own tables (sqlite_*) are never listed. */
 #define CN__RWSET_MAX 64
 typedef struct cn__rwset {
   char *tables[CN__RWSET_MAX];
@@ -41,8 +56,11 @@ typedef struct cn__rwset {
   int overflow; /* more than CN__RWSET_MAX: treat as "every table" */
 } cn__rwset;
 
-/* Add name (a copy) unless present. 0 or CN_ENOMEM. */
+/* Add name (a copy) unless present. 0 or CN_ENOMEM (the set is then
+ * marked overflow: "every table" is a safe over-approximation). */
 int cn__rwset_add(cn__rwset *s, const char *name);
+/* Add every table of src to dst (either may be NULL). 0 or CN_ENOMEM. */
+int cn__rwset_merge(cn__rwset *dst, const cn__rwset *src);
 /* 1 when a and b share a table (or either overflowed). */
 int cn__rwset_overlaps(const cn__rwset *a, const cn__rwset *b);
 void cn__rwset_clear(cn__rwset *s);
@@ -53,14 +71,22 @@ typedef struct cn__store_opts {
   const char *url;      /* DATABASE_URL; NULL or "" = sqlite:<default_path> */
   const char *default_path; /* ".cairn/data.db" under the app */
   int durability_full;  /* fsync each group commit (survives power loss) */
-  int readers;          /* read connections kept open; 0 = a default */
+  int readers;          /* read connections kept open; 0 = 8. Readers wait
+                           when all are lent out. */
+  int busy_timeout_ms;  /* how long to wait for another process holding the
+                           file's write lock before CN_ECONFLICT; 0 = 5000 */
 } cn__store_opts;
 
-/* Open (creating the file and its folder when missing), WAL mode. OUT:
- * *out. CN_EINVAL for a URL of an unknown scheme, CN_EIO when the database
- * cannot be opened; err gets a sentence naming the path. The caller frees
- * the store with cn__store_close (which stops the writer thread after the
- * queued writes). */
+/* Open (creating the file and its folder when missing), WAL mode,
+ * foreign keys on, synchronous NORMAL (a commit survives kill -9: it is in
+ * the OS's page cache) or FULL with durability_full. The URL is
+ * "sqlite:PATH" or "sqlite://PATH" (PATH relative to the working
+ * directory; never a URI, never :memory:). OUT: *out. CN_EINVAL for a URL
+ * of another scheme, CN_EIO when the database cannot be opened (not a
+ * database, not writable...); err gets a sentence naming the path. The
+ * caller frees the store with cn__store_close, after its last read and
+ * write have returned: close stops the writer thread after the queued
+ * writes, waits for reads in flight, and refuses new ones (CN_ECLOSED). */
 int cn__store_open(const cn__store_opts *o, cn__store **out, char *err,
                    size_t errlen);
 void cn__store_close(cn__store *st);
@@ -79,32 +105,46 @@ int cn__store_migrate(cn__store *st, const cn_manifest_migration *m, size_t n,
  * (reads), non-zero to roll back; that value is returned to the caller. */
 typedef int cn__store_body(cn_db *db, void *arg);
 
-/* Run body on a read-only snapshot. OUT: reads (may be NULL) gets the
- * tables body read. Returns body's result, or CN_EIO/CN_ENOMEM when the
- * transaction could not be opened. */
+/* Run body on a read-only snapshot (BEGIN...COMMIT on a read-only
+ * connection with query_only). OUT: reads (may be NULL): the tables body
+ * read are added to it. Returns body's result, or CN_EIO/CN_ENOMEM when
+ * the transaction could not be opened, CN_ECLOSED when the store is
+ * closing. */
 int cn__store_read(cn__store *st, cn__store_body *body, void *arg,
                    cn__rwset *reads);
 
 /* Run body as one serializable transaction on the writer, and return once
  * it is committed and durable (or rolled back). Contention never reaches
  * the caller: writes queue. OUT: writes (may be NULL) the tables written
- * and reads (may be NULL) the tables read; *commit_ts (may be NULL) the
- * commit's timestamp (0 when rolled back). Returns body's result (its
- * writes undone when non-zero), CN_EIO when the commit failed (every write
- * of the group is undone and each caller told), CN_ECLOSED when the store
- * is closing. */
+ * and reads (may be NULL) the tables read are added to them (writes stays
+ * empty when rolled back); *commit_ts (may be NULL) the commit's
+ * timestamp (0 when rolled back, and in a nested write, which commits
+ * with its outer one). Returns body's result (its writes undone when
+ * non-zero), CN_EIO when the commit failed (every write of the group is
+ * undone and each caller told), CN_ECONFLICT when another process kept
+ * the file locked past busy_timeout_ms, CN_ECLOSED when the store is
+ * closing, CN_EREADONLY from inside a read body, CN_ESTATE from a commit
+ * listener.
+ *
+ * A body may run twice: when another write of its group rolls the whole
+ * transaction back (INSERT OR ROLLBACK, RAISE(ROLLBACK), an I/O error),
+ * the writes grouped with it run again in a new transaction. The first
+ * run left nothing in the database; whatever it did outside (e.g. a
+ * result kept in arg) must be safe to redo (replace, not append). */
 int cn__store_write(cn__store *st, cn__store_body *body, void *arg,
                     cn__rwset *reads, cn__rwset *writes, uint64_t *commit_ts);
 
 /* Called on the writer thread after each durable commit, once per write
- * of the group, in commit order. */
+ * of the group that committed, in commit order, before the writers are
+ * answered. writes is the write's own set, valid during the call. */
 typedef void cn__store_commit_fn(void *arg, uint64_t commit_ts,
                                  const cn__rwset *writes);
 /* Register the one listener (live queries). 0 or CN_EEXIST. */
 int cn__store_on_commit(cn__store *st, cn__store_commit_fn *fn, void *arg);
 
 /* The database's message for the last failed cn_db_* call on db, with the
- * SQL it ran ("" when none failed). Static for db's life. */
+ * SQL it ran ("" when none failed); cleared when a body starts and by each
+ * cn_db_* call. Valid until the body returns: copy it if needed later. */
 const char *cn__db_error(const cn_db *db);
 
 /* The last commit's timestamp (0 before any). */

@@ -1,0 +1,188 @@
+/* sqlite_int.h: the SQLite engine's private layout, shared by its files
+ * (as SQLite pairs btree.h with btreeInt.h). Nothing outside src/data's
+ * SQLite files (and their unit tests) includes it.
+ *
+ *   sqlite.c   DATABASE_URL, opening connections, the reader pool,
+ *              cn__store_read, close
+ *   writer.c   the writer thread: queue, group commit, cn__store_write
+ *   sql.c      cn_db_*: the statement cache, binding, rows as JSON, the
+ *              authorizer that records read/write sets and refuses what a
+ *              body may not do
+ *   migrate.c  cn__store_migrate
+ *
+ * One cn_db is one SQLite connection, used by one thread at a time: a
+ * reader is lent to one cn__store_read caller; the writer connection
+ * belongs to the writer thread. Connections are opened SQLITE_OPEN_NOMUTEX
+ * for that reason: SQLite's own per-connection mutex would only cost.
+ *
+ * Which statements a body may run is decided per connection by its mode:
+ *   INTERNAL  the engine's own statements (BEGIN, SAVEPOINT, PRAGMA):
+ *             everything allowed, nothing recorded;
+ *   READ      a read body: only statements SQLite itself calls read-only
+ *             (sqlite3_stmt_readonly); readers are also opened read-only
+ *             with query_only=ON, so a write is refused three times over;
+ *   WRITE     a write body: any DML or DDL on the main database;
+ *   MIGRATE   a migration: like WRITE, run by sqlite3_exec.
+ * In every body mode transaction control (BEGIN, COMMIT, SAVEPOINT...),
+ * ATTACH/DETACH, TEMP objects (they would outlive the body on a shared
+ * connection) and PRAGMAs other than a few introspection ones are refused
+ * by the authorizer: the store owns the transaction. */
+#ifndef CN_DATA_SQLITE_INT_H
+#define CN_DATA_SQLITE_INT_H
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdatomic.h>
+
+#include "data/store.h"
+
+enum { CN__SQ_INTERNAL = 0, CN__SQ_READ, CN__SQ_WRITE, CN__SQ_MIGRATE };
+
+/* The engine's own statements, prepared once per connection. */
+enum {
+  CN__SQ_BEGIN,           /* BEGIN (a reader's snapshot) */
+  CN__SQ_BEGIN_IMMEDIATE, /* the writer's group */
+  CN__SQ_COMMIT,
+  CN__SQ_ROLLBACK,
+  CN__SQ_SAVEPOINT, /* one per write body */
+  CN__SQ_RELEASE,
+  CN__SQ_ROLLBACK_TO,
+  CN__SQ_QUERY_ONLY_ON, /* a read nested in a write body */
+  CN__SQ_QUERY_ONLY_OFF,
+  CN__SQ_NINTERNAL
+};
+
+/* A cached prepared statement, keyed by its SQL text, with the tables the
+ * authorizer saw while preparing it (a cached statement is not
+ * authorized again, so its tables are kept beside it). */
+typedef struct cn__sq_stmt {
+  char *sql; /* NULL: the slot is free */
+  size_t len;
+  uint64_t hash;
+  uint64_t used; /* LRU tick */
+  sqlite3_stmt *stmt;
+  cn__rwset rd, wr;
+} cn__sq_stmt;
+
+#define CN__SQ_CACHE 32
+
+struct cn_db {
+  sqlite3 *h;
+  cn__store *st;
+  int writer; /* the read-write connection of the writer thread */
+  int mode;   /* CN__SQ_* above */
+  /* A body is running on thread `thread` (cn_db_* from elsewhere, or after
+   * the body returned, is CN_ESTATE). */
+  int active;
+  pthread_t thread;
+  /* Where the running body's tables go; NULL: not wanted. */
+  cn__rwset *reads, *writes;
+  /* The statement being prepared or stepped: the authorizer records into
+   * its sets, and into its own when SQLite re-prepares it mid-step. */
+  cn__sq_stmt *cur;
+  /* Why the authorizer refused the last statement (static text). */
+  const char *deny_why;
+  int64_t last_id;
+  cn__sq_stmt cache[CN__SQ_CACHE];
+  uint64_t tick;
+  sqlite3_stmt *internal[CN__SQ_NINTERNAL];
+  char err[1024];
+  struct cn_db *next_idle; /* the reader pool's free list */
+};
+
+/* A write waiting for the writer thread; lives on its caller's stack. */
+typedef struct cn__sq_wreq {
+  cn__store_body *body;
+  void *arg;
+  cn__rwset rd, wr; /* recorded here, handed to the caller's sets */
+  int rc;
+  int done;
+  uint64_t ts;
+  pthread_cond_t cond;
+  struct cn__sq_wreq *next;
+} cn__sq_wreq;
+
+/* How the writer has grouped (for benchmarks and tests). */
+typedef struct cn__sq_stats {
+  uint64_t groups;  /* commits */
+  uint64_t writes;  /* bodies run in them */
+  uint64_t biggest; /* the most in one */
+} cn__sq_stats;
+
+#define CN__SQ_GROUP_MAX 256
+#define CN__SQ_DEFAULT_READERS 8
+#define CN__SQ_DEFAULT_BUSY_MS 5000
+
+struct cn__store {
+  char *path;
+  int durability_full;
+  int busy_ms;
+
+  /* The writer: its connection, its thread, its queue. */
+  cn_db *wdb;
+  pthread_t thread;
+  int thread_started;
+  pthread_mutex_t mu; /* guards the queue, closing, on_commit, stats */
+  pthread_cond_t wake;
+  cn__sq_wreq *head, *tail;
+  int closing;
+  cn__store_commit_fn *on_commit;
+  void *on_commit_arg;
+  cn__sq_stats stats;
+  _Atomic uint64_t ts;
+
+  /* The readers. */
+  pthread_mutex_t rmu;
+  pthread_cond_t rfree;
+  cn_db **readers;
+  size_t nreaders, nidle;
+  cn_db *idle;
+  int rclosing;
+};
+
+/* ---- sqlite.c */
+
+/* Open one connection to st->path (flags: SQLITE_OPEN_*), set up as the
+ * store's connections are (busy timeout, limits, defensive mode, the
+ * authorizer, the internal statements). OUT: *out. CN_EIO/CN_ENOMEM with a
+ * sentence in err. */
+int cn__sq_conn_open(cn__store *st, int flags, cn_db **out, char *err,
+                     size_t errlen);
+void cn__sq_conn_close(cn_db *db);
+/* Run one of the internal statements to completion. The SQLite result
+ * code. */
+int cn__sq_internal(cn_db *db, int which);
+/* The connection whose body runs on this thread, NULL when none: nested
+ * reads and writes run inside it rather than wait for another (which
+ * could deadlock a full pool). */
+cn_db *cn__sq_current(void);
+void cn__sq_set_current(cn_db *db);
+/* Record a failure on db: "<msg> (in: <sql>)" for cn__db_error. */
+void cn__sq_fail(cn_db *db, const char *msg, const char *sql);
+/* The CN_E* code for an SQLite result code. */
+int cn__sq_code(int rc);
+
+/* ---- sql.c */
+
+int cn__sq_authorize(void *arg, int action, const char *a1, const char *a2,
+                     const char *dbname, const char *trigger);
+/* Finalize every cached statement of db. */
+void cn__sq_cache_clear(cn_db *db);
+/* Start (active = 1 on this thread, no error, no last id) and end a
+ * body's use of db. */
+void cn__sq_body_begin(cn_db *db, int mode, cn__rwset *reads,
+                       cn__rwset *writes);
+void cn__sq_body_end(cn_db *db);
+
+/* ---- writer.c */
+
+void *cn__sq_writer_main(void *arg);
+/* A write body's nested cn__store_write: a SAVEPOINT inside the running
+ * write. */
+int cn__sq_write_nested(cn_db *db, cn__store_body *body, void *arg,
+                        cn__rwset *reads, cn__rwset *writes);
+
+/* The writer's figures so far. */
+void cn__sq_stats_get(cn__store *st, cn__sq_stats *out);
+
+#endif
