@@ -194,6 +194,24 @@ static int set_actions(cn_config *c, json_t *v, char *err, size_t n) {
   return 0;
 }
 
+/* "data": {"durability": "normal" | "full"}. */
+static int set_data(cn_config *c, json_t *v, char *err, size_t n) {
+  const char *k;
+  json_t *x;
+  if (!json_is_object(v))
+    return fail(err, n, "cairn.json: \"%s\" must be an object", "data");
+  json_object_foreach(v, k, x) {
+    if (strcmp(k, "durability"))
+      return fail(err, n, "cairn.json: unknown key \"data.%s\"", k);
+    const char *s = json_string_value(x);
+    if (!s || (strcmp(s, "normal") && strcmp(s, "full")))
+      return fail(err, n, "cairn.json: \"data.%s\" must be \"normal\" or "
+                          "\"full\"", k);
+    c->data_durability_full = !strcmp(s, "full");
+  }
+  return 0;
+}
+
 int cn_config_load(cn_config *c, const char *path, char *err, size_t n) {
   json_error_t je;
   json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
@@ -245,6 +263,8 @@ int cn_config_load(cn_config *c, const char *path, char *err, size_t n) {
       rc = set_cache(c, v, err, n);
     } else if (!strcmp(key, "actions")) {
       rc = set_actions(c, v, err, n);
+    } else if (!strcmp(key, "data")) {
+      rc = set_data(c, v, err, n);
     } else if (!strcmp(key, "limits")) {
       if (!json_is_object(v)) {
         rc = fail(err, n, "cairn.json: \"%s\" must be an object", key);

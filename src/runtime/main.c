@@ -13,6 +13,7 @@
 #include "common/common.h"
 #include "actions/actions.h"
 #include "cache/cache.h"
+#include "data/data.h"
 #include "env/env.h"
 #include "page/page.h"
 #include "server/server.h"
@@ -26,7 +27,8 @@ static int usage(FILE *f, const char *prog) {
           "127.0.0.1)\n"
           "  --dev                    development: errors carry details\n"
           "  --prerender DIR          render the static pages into DIR and "
-          "exit\n",
+          "exit\n"
+          "  --functions              list the data functions and exit\n",
           prog);
   return f == stdout ? 0 : 2;
 }
@@ -45,6 +47,7 @@ static int parse_port(const char *s, int *out) {
 typedef struct cli_opts {
   const char *port, *hostname;
   const char *prerender; /* --prerender DIR: render static pages, exit */
+  int functions;         /* --functions: list the data functions, exit */
   int dev;
 } cli_opts;
 
@@ -55,6 +58,8 @@ static int parse_args(int argc, char **argv, cli_opts *o) {
       return usage(stdout, argv[0]) + 1000; /* help: exit 0 */
     if (!strcmp(a, "--dev")) {
       o->dev = 1;
+    } else if (!strcmp(a, "--functions")) {
+      o->functions = 1;
     } else if (!strcmp(a, "--prerender") && i + 1 < argc) {
       o->prerender = argv[++i];
     } else if ((!strcmp(a, "-p") || !strcmp(a, "--port")) && i + 1 < argc) {
@@ -185,12 +190,63 @@ static int setup_cache(const cn_config *cfg, const char *prog) {
   return 0;
 }
 
+/* `cairn build` asks for the data functions (for its table, and to fail
+ * on a definition the server would refuse): "path\tkind\tsource" lines,
+ * or the error. */
+static int list_functions(const cn_manifest *m, const char *prog) {
+  cn__fns r;
+  char err[1024];
+  int rc = cn__fns_build(m->data, m->ndata, &r, err, sizeof err);
+  if (rc)
+    fprintf(stderr, "%s: %s\n", prog, rc == CN_ENOMEM ? "out of memory" : err);
+  for (size_t i = 0; !rc && i < r.n; i++)
+    printf("%s\t%s\t%s\n", r.v[i].path, cn__fn_kind_name(r.v[i].def->kind),
+           r.v[i].source);
+  cn__fns_free(&r);
+  return rc ? 1 : 0;
+}
+
+/* The data layer, when the app has data/ functions or migrations: the
+ * store opened (DATABASE_URL, else .cairn/data.db), migrated, the routes
+ * mounted; before the server listens, so a failing migration stops the
+ * start. Prerendering gets a scratch database instead (data.h). */
+static int setup_data(cn_app *app, const cn_manifest *m, const cn_config *cfg,
+                      const cli_opts *o, cn__data **out, const char *prog) {
+  char err[1024];
+  *out = NULL;
+  if (!m->ndata && !m->nmigrations)
+    return 0;
+  cn__data_opts d = {.mods = m->data,
+                     .nmods = m->ndata,
+                     .migrations = m->migrations,
+                     .nmigrations = m->nmigrations,
+                     .url = cn_env("DATABASE_URL"),
+                     .default_path = ".cairn/data.db",
+                     .durability_full = cfg->data_durability_full,
+                     .dev = cfg->dev,
+                     .scratch_path = o->prerender ? ".cairn/prerender-data.db"
+                                                  : NULL};
+  int rc = cn__data_open(&d, out, err, sizeof err);
+  if (rc) {
+    fprintf(stderr, "%s: %s\n", prog, rc == CN_ENOMEM ? "out of memory" : err);
+    return 1;
+  }
+  cn__data_set_global(*out);
+  if (cn__data_mount(app)) {
+    fprintf(stderr, "%s: cannot add /_cairn/query\n", prog);
+    return 1;
+  }
+  return 0;
+}
+
 int cn_main(const cn_manifest *m, int argc, char **argv) {
   cli_opts o = {0};
   const char *prog = argc > 0 ? argv[0] : "cairn";
   int rc = parse_args(argc, argv, &o);
   if (rc)
     return rc >= 1000 ? 0 : rc;
+  if (o.functions)
+    return list_functions(m, prog);
   cn_config cfg;
   if (load_config(&cfg, &o, prog))
     return 1;
@@ -203,7 +259,10 @@ int cn_main(const cn_manifest *m, int argc, char **argv) {
     fprintf(stderr, "%s: out of memory\n", prog);
     return 1;
   }
+  cn__data *data = NULL;
   rc = add_routes(app, m, &cfg, prog);
+  if (!rc)
+    rc = setup_data(app, m, &cfg, &o, &data, prog);
   /* Before prerendering too: the forms it writes carry this key's IDs. */
   if (!rc && cn__actions_init(m->actions_key))
     rc = 1;
@@ -223,6 +282,10 @@ int cn_main(const cn_manifest *m, int argc, char **argv) {
     if (!rc)
       rc = cn_serve(app, &cfg) ? 1 : 0;
   }
+  /* The server has drained: what is still running is a handler past its
+   * drain time, which the close waits for a little. */
+  cn__data_set_global(NULL);
+  cn__data_close(data, 5000);
   cn_app_free(app);
   return rc;
 }
