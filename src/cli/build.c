@@ -8,11 +8,14 @@
  *      compiled with its own CN_ROUTE_SYMBOL and its hidden symbols made
  *      local (objcopy --localize-hidden), so files never clash at link time;
  *   3. generate .cairn/main.c, the manifest (every route with its pattern
- *      and source file, the middleware, a build id derived from the
- *      objects, so an unchanged app rebuilds to the same bytes), compile it;
+ *      and source file, the middleware, the data modules and the text of
+ *      the migrations, a build id derived from the objects, so an
+ *      unchanged app rebuilds to the same bytes), compile it;
  *   4. link .cairn/server with libcairn.a (statically), replacing the old
  *      binary atomically so a running server is not disturbed;
- *   5. print the route table and the time it all took.
+ *   5. ask the server for its data functions (`--functions`: it checks
+ *      every definition, so a duplicate name fails the build);
+ *   6. print the route table and the time it all took.
  *
  * `cairn routes` is step 1 and the table.
  */
@@ -45,6 +48,7 @@ typedef struct build {
   unit *units;
   size_t nunits, compiled, failed;
   size_t ptotal, pdone; /* the progress of the running phase */
+  cn__buf fns;          /* the server's --functions lines */
   uint64_t t0, phase_t0;
   const char *phase; /* for progress lines */
 } build;
@@ -168,10 +172,10 @@ static void report_warnings(unit *units, size_t n) {
       fwrite(units[i].job.output.ptr, 1, units[i].job.output.len, stderr);
 }
 
-/* The files a build compiles: routes the tree kept, the middleware, and
- * every page.c and layout.c. */
+/* The files a build compiles: routes the tree kept, the middleware,
+ * every page.c and layout.c, and the data modules. */
 static int wanted(const cn__cli_entry *e) {
-  return e->unit && (e->in_tree || e->middleware || e->pagedef);
+  return e->unit && (e->in_tree || e->middleware || e->pagedef || e->data);
 }
 
 static int compile_units(build *b) {
@@ -323,6 +327,67 @@ static int actions_key(uint64_t id, char key[65]) {
   return rc;
 }
 
+/* The manifest's data modules and migrations (the SQL embedded). */
+static int gen_data(const build *b, cn__buf *o) {
+  size_t ndata = 0, nmig = 0;
+  const cn__cli_scan *s = &b->scan;
+  for (size_t i = 0; i < s->n; i++)
+    if (s->v[i].data)
+      cn__buf_appendf(o, "extern const cn_data_def %s;\n", s->v[i].sym);
+  for (size_t i = 0; i < s->n; i++) {
+    if (!s->v[i].migration)
+      continue;
+    FILE *f = fopen(s->v[i].rel, "rb");
+    cn__buf sql = {0};
+    char chunk[8192];
+    size_t n;
+    while (f && (n = fread(chunk, 1, sizeof chunk, f)) > 0)
+      cn__buf_append(&sql, chunk, n);
+    int bad = !f || ferror(f) || (sql.len && memchr(sql.ptr, 0, sql.len));
+    if (f)
+      fclose(f);
+    if (bad) {
+      cn__buf_free(&sql);
+      cn__cli_error(b->c, "%s: %s", s->v[i].rel,
+                    f ? "cannot be read as text" : strerror(errno));
+      return CN_EIO;
+    }
+    cn__buf_append(&sql, "", 1);
+    cn__buf_appendf(o, "static const char mig_%zu[] =\n    ", i);
+    c_string(o, sql.ptr ? sql.ptr : "");
+    cn__buf_appendf(o, ";\n");
+    cn__buf_free(&sql);
+  }
+  cn__buf_appendf(o, "\nstatic const cn_manifest_data data[] = {\n");
+  for (size_t i = 0; i < s->n; i++) {
+    if (!s->v[i].data)
+      continue;
+    cn__buf_appendf(o, "    {");
+    c_string(o, s->v[i].module);
+    cn__buf_appendf(o, ", ");
+    c_string(o, s->v[i].rel);
+    cn__buf_appendf(o, ", &%s},\n", s->v[i].sym);
+    ndata++;
+  }
+  if (!ndata)
+    cn__buf_appendf(o, "    {0, 0, 0},\n");
+  cn__buf_appendf(o, "};\n\nstatic const cn_manifest_migration "
+                     "migrations[] = {\n");
+  for (size_t i = 0; i < s->n; i++) {
+    if (!s->v[i].migration)
+      continue;
+    cn__buf_appendf(o, "    {");
+    c_string(o, strrchr(s->v[i].rel, '/') + 1);
+    cn__buf_appendf(o, ", mig_%zu},\n", i);
+    nmig++;
+  }
+  if (!nmig)
+    cn__buf_appendf(o, "    {0, 0},\n");
+  cn__buf_appendf(o, "};\n#define NDATA %zu\n#define NMIGRATIONS %zu\n",
+                  ndata, nmig);
+  return 0;
+}
+
 static int generate_main(build *b) {
   cn__buf o = {0};
   char key[65];
@@ -348,10 +413,15 @@ static int generate_main(build *b) {
   cn__cli_scan_foreach(&b->scan, gen_route, &g);
   if (!g.n)
     cn__buf_appendf(&o, "    {0, 0, 0},\n");
+  cn__buf_appendf(&o, "};\n\n");
+  if (gen_data(b, &o)) {
+    cn__buf_free(&o);
+    return CN_EIO;
+  }
   cn__buf_appendf(&o,
-                  "};\n\nstatic const cn_manifest manifest = {\n"
+                  "\nstatic const cn_manifest manifest = {\n"
                   "    routes, %zu, %s, \"%016llx\", files, %zu,\n"
-                  "    \"%s\"};\n\n"
+                  "    \"%s\", data, NDATA, migrations, NMIGRATIONS};\n\n"
                   "int main(int argc, char **argv) {\n"
                   "  return cn_main(&manifest, argc, argv);\n}\n",
                   g.n, mw ? "&cn_middleware" : "0",
@@ -474,6 +544,49 @@ static int prerender(build *b) {
   return rc;
 }
 
+/* ------------------------------------------------------ data functions */
+
+/* The server checks its data functions and lists them; a definition it
+ * would refuse at start (a duplicate name, a bad schema) fails the build
+ * here, with the file named. */
+static int data_functions(build *b) {
+  cn__cli_job job = {0};
+  cn__cli_argv *a = &job.cmds[0];
+  cn__cli_argv_add(a, ".cairn/server");
+  cn__cli_argv_add(a, "--functions");
+  if (a->failed) {
+    cn__cli_argv_free(a);
+    return 2;
+  }
+  job.ncmds = 1;
+  job.done = on_link_done;
+  job.data = b;
+  cn__cli_jobs_submit(&b->jobs, &job);
+  run_loop(b, "Checking data functions", 1);
+  int rc = 0;
+  if (job.status) {
+    fprintf(stderr, "%sFailed to compile.%s\n\n",
+            cn__cli_c(b->c->color_err, CN__C_RED),
+            cn__cli_c(b->c->color_err, CN__C_RESET));
+    fwrite(job.output.ptr ? job.output.ptr : "", 1, job.output.len, stderr);
+    rc = 1;
+  } else {
+    b->fns = job.output;
+    job.output = (cn__buf){0};
+    cn__buf_append(&b->fns, "", 1);
+  }
+  cn__cli_argv_free(a);
+  cn__buf_free(&job.output);
+  return rc;
+}
+
+static int has_data(const cn__cli_scan *s) {
+  for (size_t i = 0; i < s->n; i++)
+    if (s->v[i].data || s->v[i].migration)
+      return 1;
+  return 0;
+}
+
 /* ------------------------------------------------------------ commands */
 
 /* The app directory argument and --help; anything else is a usage error.
@@ -523,8 +636,10 @@ int cn__cli_cmd_routes(const cn__cli *c, int argc, char **argv) {
     return 1;
   cn__cli_scan s = {0};
   rc = scan_app(c, &s);
-  if (!rc)
+  if (!rc) {
     cn__cli_table(c, stdout, &s, NULL);
+    cn__cli_table_data(c, stdout, &s, NULL);
+  }
   cn__cli_scan_free(&s);
   return rc ? 1 : 0;
 }
@@ -588,10 +703,13 @@ static int run_build(build *b) {
          cn__cli_c(c->color_out, CN__C_RESET),
          linked ? "Linked" : "Up to date:", size, linked ? " in " : "",
          linked ? ms : "");
+  if (has_data(&b->scan) && (rc = data_functions(b)))
+    return rc;
   if (b->pages.n && (rc = prerender(b)))
     return rc;
   printf("\n");
   cn__cli_table(c, stdout, &b->scan, ".cairn/obj");
+  cn__cli_table_data(c, stdout, &b->scan, b->fns.ptr);
   return 0;
 }
 
@@ -629,6 +747,7 @@ int cn__cli_cmd_build(const cn__cli *c, int argc, char **argv) {
   cn__free(b.units);
   cn__cli_scan_free(&b.scan);
   cn__cli_pages_free(&b.pages);
+  cn__buf_free(&b.fns);
   if (!rc) {
     cn__cli_ms(uv_hrtime() / 1000000 - b.t0, ms);
     printf(" %s\u2713%s Build finished in %s\n",

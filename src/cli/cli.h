@@ -216,6 +216,9 @@ typedef struct cn__cli_entry {
   int tpl;             /* a template embedded in the build: page.html,
                           layout.html, ... and components/ files */
   int in_tree;         /* an endpoint the router kept */
+  int data;            /* data/<module>.c: data functions (compiled) */
+  int migration;       /* data/migrations/NNN_name.sql */
+  char module[72];     /* data: the module's name, "tasks" */
   char base[80];       /* output base name: "<readable>-<hash>" */
   char sym[40];        /* the route's CN_ROUTE_SYMBOL in a build */
 } cn__cli_entry;
@@ -232,8 +235,9 @@ typedef struct cn__cli_scan {
 } cn__cli_scan;
 
 /* Walk the app in the working directory: app/ and pages/ (routes, pages,
- * layouts, ...), middleware.c. Files whose names cannot be routes are
- * problems in s->errors, not failures. The caller zeroes s and frees it
+ * layouts, ...), middleware.c, data/<module>.c (data functions) and
+ * data/migrations/NNN_name.sql. Files whose names cannot be routes, modules or
+ * migrations are problems in s->errors, not failures. The caller zeroes s and frees it
  * with cn__cli_scan_free. 0, CN_ENOMEM or CN_EIO. */
 int cn__cli_scan_walk(cn__cli_scan *s);
 
@@ -282,6 +286,13 @@ void cn__cli_pages_gen(const cn__cli_pagefiles *pf, cn__buf *o, int decl);
  * code size; without, the file each route comes from. */
 void cn__cli_table(const cn__cli *c, FILE *f, const cn__cli_scan *s,
                    const char *objdir);
+
+/* The data layer's part of the table: with fns (the server's --functions
+ * lines, "path\tkind\tsource"), a row per function ("λ tasks:list
+ * query"); without (`cairn routes`, nothing compiled), the modules. Then
+ * the migrations. Nothing when the app has no data/. */
+void cn__cli_table_data(const cn__cli *c, FILE *f, const cn__cli_scan *s,
+                        const char *fns);
 
 /* Bytes a relocatable or shared ELF file loads (its SHF_ALLOC sections):
  * code and data, not debug information. 0 when it cannot be read. */

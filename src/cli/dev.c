@@ -10,7 +10,8 @@
  *   - Settling sends `replace` for each route whose shared object changed
  *     and then `reload`, or starts a new server process when what the
  *     process was started with no longer holds (the set of routes, the
- *     middleware, cairn.json, the .env files).
+ *     middleware, cairn.json, the .env files, the data modules and
+ *     migrations).
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -122,7 +123,7 @@ static cn__dev_unit *unit_for_pattern(cn__dev_cmd *d, const char *pattern) {
 
 static cn__dev_unit *unit_get(cn__dev_cmd *d, const cn__cli_entry *e) {
   cn__dev_unit *u = unit_find(d, e->rel);
-  const char *key = e->pagedef ? e->rel : e->pattern;
+  const char *key = e->pagedef || e->data ? e->rel : e->pattern;
   if (u) {
     if (key && (!u->pattern || strcmp(u->pattern, key))) {
       char *p = cn__strdup(key);
@@ -146,6 +147,8 @@ static cn__dev_unit *unit_get(cn__dev_cmd *d, const cn__cli_entry *e) {
   snprintf(u->base, sizeof u->base, "%s", e->base);
   u->middleware = e->middleware;
   u->pagedef = e->pagedef;
+  u->data = e->data;
+  snprintf(u->module, sizeof u->module, "%s", e->module);
   u->d = d;
   d->units[d->nunits++] = u;
   return u;
@@ -366,6 +369,43 @@ static void templates(cn__dev_cmd *d, const cn__cli_scan *s, cn__buf *errs) {
     cn__cli_pages_free(&pf);
 }
 
+static void free_migs(cn__dev_cmd *d) {
+  for (size_t i = 0; i < d->nmigs; i++)
+    cn__free(d->migs[i]);
+  cn__free(d->migs);
+  d->migs = NULL;
+  d->nmigs = 0;
+}
+
+/* The migrations of this scan, in name order, and a signature of their
+ * names and texts: a process applies them when it starts. */
+static void migrations(cn__dev_cmd *d, const cn__cli_scan *s) {
+  free_migs(d);
+  d->mig_sig = CN__CLI_HASH_INIT;
+  d->migs = cn__calloc(s->n + 1, sizeof(char *));
+  for (size_t i = 0; d->migs && i < s->n; i++) {
+    if (!s->v[i].migration || !(d->migs[d->nmigs] = cn__strdup(s->v[i].rel)))
+      continue;
+    uint64_t f = file_sig(s->v[i].rel);
+    d->mig_sig = cn__cli_hash(s->v[i].rel, strlen(s->v[i].rel) + 1,
+                              d->mig_sig);
+    d->mig_sig = cn__cli_hash(&f, sizeof f, d->mig_sig);
+    d->nmigs++;
+  }
+}
+
+uint64_t cn__dev_cmd_data_sig(cn__dev_cmd *d) {
+  uint64_t h = d->mig_sig;
+  for (size_t i = 0; i < d->nunits; i++) {
+    cn__dev_unit *u = d->units[i];
+    if (!u->seen || !u->data || !u->so[0])
+      continue;
+    h = cn__cli_hash(u->rel, strlen(u->rel) + 1, h);
+    h = cn__cli_hash(u->so, strlen(u->so) + 1, h);
+  }
+  return h;
+}
+
 static void round_start(cn__dev_cmd *d) {
   if (d->round_running) {
     d->dirty = 1;
@@ -391,9 +431,10 @@ static void round_start(cn__dev_cmd *d) {
   for (size_t i = 0; i < d->nunits; i++)
     d->units[i]->seen = 0;
   templates(d, &s, &errs);
+  migrations(d, &s);
   for (size_t i = 0; i < s.n; i++) {
     cn__cli_entry *e = &s.v[i];
-    if (!e->unit || !(e->in_tree || e->middleware || e->pagedef))
+    if (!e->unit || !(e->in_tree || e->middleware || e->pagedef || e->data))
       continue;
     cn__dev_unit *u = unit_get(d, e);
     if (u)
@@ -430,11 +471,11 @@ static int needs_restart(cn__dev_cmd *d, const cn__dev_child *ch) {
   size_t n = 0;
   const char *mw = "";
   if (s->config_sig != d->config_sig || s->env_sig != d->env_sig ||
-      s->tpl_sig != d->tpl_sig)
+      s->tpl_sig != d->tpl_sig || s->data_sig != cn__dev_cmd_data_sig(d))
     return 1;
   for (size_t i = 0; i < d->nunits; i++) {
     cn__dev_unit *u = d->units[i];
-    if (!u->seen || !u->so[0])
+    if (!u->seen || !u->so[0] || u->data)
       continue;
     if (u->middleware) {
       mw = u->so;
@@ -453,7 +494,7 @@ static int send_replaces(cn__dev_cmd *d, cn__dev_child *ch) {
   char line[CN__CLI_PATH * 2 + 64];
   for (size_t i = 0; i < d->nunits; i++) {
     cn__dev_unit *u = d->units[i];
-    if (!u->seen || !u->so[0] || u->middleware)
+    if (!u->seen || !u->so[0] || u->middleware || u->data)
       continue;
     int k = cn__dev_served_find(&ch->served, u->pattern);
     if (k < 0 || !strcmp(ch->served.sos[k], u->so))
@@ -675,6 +716,7 @@ static void free_session(cn__dev_cmd *d) {
   cn__free(d->plain_errors);
   free_env(d);
   free_tpls(d);
+  free_migs(d);
   if (d->listen_fd >= 0)
     close(d->listen_fd);
 }

@@ -9,8 +9,10 @@
  * of file events becomes one "round": rescan the app, compile whatever the
  * cache says changed (each route file into its own shared object), then
  * settle: send `replace` for route files that changed, or start a new
- * server process when the set of routes, the middleware, cairn.json or the
- * .env files changed. A new process takes over from the old one on the
+ * server process when the set of routes, the middleware, cairn.json, the
+ * .env files or anything of the data layer (a data/<module>.c, a
+ * migration) changed: the data layer opens its store and migrates once,
+ * at the start of a process, so a restart is the simplest correct way. A new process takes over from the old one on the
  * same listening socket: it is started, and the old one told to stop only
  * once the new one listens, so no connection is refused.
  *
@@ -33,6 +35,8 @@ typedef struct cn__dev_unit {
   char *pattern;    /* NULL for middleware.c; page.c and layout.c go by
                        their path ("app/blog/page.c") */
   int pagedef;      /* page.c or layout.c */
+  int data;         /* data/<module>.c (its pattern is its path) */
+  char module[72];
   char base[80];    /* output base name */
   int middleware;
   int seen;         /* in the latest scan (and in the route tree) */
@@ -58,6 +62,7 @@ typedef struct cn__dev_served {
   size_t n;
   char mw[CN__CLI_PATH + 128]; /* "" when no middleware */
   uint64_t config_sig, env_sig, tpl_sig;
+  uint64_t data_sig; /* the data modules' objects and the migrations */
 } cn__dev_served;
 
 struct cn__dev_child {
@@ -100,6 +105,9 @@ struct cn__dev_cmd {
   char **tpls;            /* the app's templates (app/, components/) */
   size_t ntpls;
   uint64_t tpl_sig;       /* of their paths: a new one restarts */
+  char **migs;            /* the migrations (data/migrations), in name order */
+  size_t nmigs;
+  uint64_t mig_sig;       /* of their paths and contents */
   char *shown_errors;     /* what was last printed */
   char *plain_errors;     /* the same without colours, for browsers */
   uint64_t config_sig, env_sig;
@@ -138,6 +146,9 @@ void cn__dev_cmd_changed(cn__dev_cmd *d, int reload);
  * is "<object>\t<why>". */
 void cn__dev_cmd_load_failed(cn__dev_cmd *d, cn__dev_child *ch,
                              const char *pattern, const char *message);
+/* What the data layer of a process started now would be made of: the
+ * data modules' objects and the migrations (names and texts). */
+uint64_t cn__dev_cmd_data_sig(cn__dev_cmd *d);
 /* A server process is listening (devchild.c). */
 void cn__dev_cmd_child_ready(cn__dev_cmd *d, cn__dev_child *ch,
                              const char *line);

@@ -219,6 +219,12 @@ static void send_state(cn__dev_cmd *d, cn__dev_child *ch) {
       snprintf(sv->mw, sizeof sv->mw, "%s", u->so);
       continue;
     }
+    if (u->data) { /* part of data_sig, not of the routes */
+      snprintf(line, sizeof line, "data %s\t%s\t%s\n", u->module, u->rel,
+               u->so);
+      cn__dev_child_send(ch, line);
+      continue;
+    }
     if (u->pagedef)
       snprintf(line, sizeof line, "pagedef %s\t%s\n", u->rel, u->so);
     else
@@ -245,6 +251,11 @@ static void send_state(cn__dev_cmd *d, cn__dev_child *ch) {
     snprintf(line, sizeof line, "template %s\n", d->tpls[i]);
     cn__dev_child_send(ch, line);
   }
+  for (size_t i = 0; i < d->nmigs; i++) {
+    snprintf(line, sizeof line, "migration %s\n", d->migs[i]);
+    cn__dev_child_send(ch, line);
+  }
+  sv->data_sig = cn__dev_cmd_data_sig(d);
   sv->config_sig = d->config_sig;
   sv->env_sig = d->env_sig;
   sv->tpl_sig = d->tpl_sig;

@@ -16,6 +16,8 @@
  *     build <id>
  *     route <pattern>\t<source>\t<shared object>
  *     middleware <shared object>
+ *     data <module>\t<source>\t<shared object>   a data/<module>.c
+ *     migration <path>           data/migrations/NNN_name.sql, in order
  *     error <n>\n<n bytes>       the pending build error (or "clear")
  *     serve                      start serving
  *   from the command, while serving:
@@ -40,6 +42,7 @@
 #include "cli/cli.h"
 #include "actions/actions.h"
 #include "cache/cache.h"
+#include "data/data.h"
 #include "dev/dev.h"
 #include "page/page.h"
 #include "server/server.h"
@@ -55,6 +58,10 @@ typedef struct serve {
   cn_config cfg;
   char mw_so[CN__CLI_PATH];
   pthread_mutex_t out_mu; /* replies may come from two threads */
+  cn_manifest_data *data; /* the data layer: modules and migrations */
+  size_t ndata, capdata;
+  cn_manifest_migration *migs;
+  size_t nmigs, capmigs;
 } serve;
 
 static void reply(serve *s, const char *what, const char *pattern,
@@ -93,7 +100,8 @@ static const void *load(const char *so, const char *symbol, char *err,
   if (!sym)
     snprintf(err, errlen,
              "the file declares no %s (CN_%s(...) is missing)", symbol,
-             !strcmp(symbol, "cn_route") ? "ROUTE" : "MIDDLEWARE");
+             !strcmp(symbol, "cn_route") ? "ROUTE, CN_PAGE or CN_DATA"
+                                         : "MIDDLEWARE");
   return sym;
 }
 
@@ -151,6 +159,71 @@ static void add_page_file(serve *s, char *args, int def) {
     s->nfiles++;
 }
 
+/* "data <module>\t<source>\t<object>": a module of data functions. */
+static void add_data(serve *s, char *args) {
+  char *f[3], err[1024];
+  if (fields(args, f, 3) != 3 ||
+      cn__array_grow(&s->data, &s->capdata, s->ndata, sizeof(*s->data)))
+    return;
+  const cn_data_def *def = load(f[2], "cn_route", err, sizeof err);
+  char *module = def ? cn__strdup(f[0]) : NULL, *src = cn__strdup(f[1]);
+  if (!def || !module || !src) {
+    reply(s, "fail", f[1], f[2], def ? "out of memory" : err);
+    cn__free(module);
+    cn__free(src);
+    return;
+  }
+  s->data[s->ndata++] = (cn_manifest_data){module, src, def};
+}
+
+/* "migration <path>": its text, read now. */
+static void add_migration(serve *s, char *path) {
+  FILE *f = fopen(path, "rb");
+  cn__buf sql = {0};
+  char chunk[8192];
+  size_t n;
+  while (f && (n = fread(chunk, 1, sizeof chunk, f)) > 0)
+    cn__buf_append(&sql, chunk, n);
+  if (f)
+    fclose(f);
+  const char *slash = strrchr(path, '/');
+  char *name = cn__strdup(slash ? slash + 1 : path);
+  if (!f || cn__buf_append(&sql, "", 1) || !name ||
+      cn__array_grow(&s->migs, &s->capmigs, s->nmigs, sizeof(*s->migs))) {
+    fprintf(stderr, "cairn: %s: cannot be read\n", path);
+    cn__buf_free(&sql);
+    cn__free(name);
+    return;
+  }
+  s->migs[s->nmigs++] = (cn_manifest_migration){name, sql.ptr};
+}
+
+/* The data layer as a built server opens it (runtime/main.c). A failing
+ * migration ends this process: the command says it did not start. */
+static int open_data(serve *s, const cn__cli *c) {
+  char err[1024];
+  cn__data *d;
+  if (!s->ndata && !s->nmigs)
+    return 0;
+  cn__data_opts o = {.mods = s->data,
+                     .nmods = s->ndata,
+                     .migrations = s->migs,
+                     .nmigrations = s->nmigs,
+                     .url = cn_env("DATABASE_URL"),
+                     .default_path = ".cairn/data.db",
+                     .durability_full = s->cfg.data_durability_full,
+                     .dev = 1};
+  int rc = cn__data_open(&o, &d, err, sizeof err);
+  if (rc) {
+    cn__cli_error(c, "%s", rc == CN_ENOMEM ? "out of memory" : err);
+    fflush(stderr);
+    _exit(1); /* the loaded code and the app stay to the end, as below */
+  }
+  /* Left open to the end of the process, as the loaded code is. */
+  cn__data_set_global(d);
+  return cn__data_mount(s->app) ? 1 : 0;
+}
+
 static void replace_route(serve *s, char *args) {
   char *f[2], err[1024];
   if (fields(args, f, 2) != 2)
@@ -189,6 +262,10 @@ static int command(serve *s, char *line, const cn_middleware_def **mw,
     add_page_file(s, arg, 1);
   } else if (!strncmp(line, "replace ", 8) && serving) {
     replace_route(s, arg);
+  } else if (!strncmp(line, "data ", 5) && !serving) {
+    add_data(s, arg);
+  } else if (!strncmp(line, "migration ", 10) && !serving) {
+    add_migration(s, arg);
   } else if (!strncmp(line, "middleware ", 11) && !serving) {
     char err[1024];
     snprintf(s->mw_so, sizeof s->mw_so, "%s", arg);
@@ -289,7 +366,7 @@ int cn__cli_cmd_dev_serve(const cn__cli *c, int argc, char **argv) {
   }
   /* As a built server: the revalidation webhook, this session's actions
    * key (CAIRN_ACTIONS_KEY when set). */
-  if (cn__cache_mount(s.app) || cn__actions_init(NULL))
+  if (cn__cache_mount(s.app) || cn__actions_init(NULL) || open_data(&s, c))
     return 1;
   if (cn__dev_install(s.dev, s.app, mw, err, sizeof err)) {
     reply(&s, "fail", "middleware.c", s.mw_so, err);

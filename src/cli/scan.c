@@ -111,12 +111,90 @@ static int consider_component(cn__cli_scan *s, const char *rel) {
   return push_entry(s, rel, CN__ROUTE_NONE, NULL, 0);
 }
 
+/* data/: data/<module>.c are modules of data functions ("module:name"),
+ * data/migrations/NNN_name.sql the migrations, applied in name order.
+ * Anything else there (headers, helpers in subfolders) is the app's own. */
+static int consider_data(cn__cli_scan *s, const char *rel) {
+  const char *name = rel + 5; /* after "data/" */
+  size_t n = strlen(name);
+  if (!strchr(name, '/') && n > 2 && !strcmp(name + n - 2, ".c")) {
+    int ok = n - 2 <= 64;
+    for (size_t i = 0; ok && i < n - 2; i++)
+      ok = name[i] == '_' || (name[i] >= 'a' && name[i] <= 'z') ||
+           (name[i] >= 'A' && name[i] <= 'Z') ||
+           (i && name[i] >= '0' && name[i] <= '9');
+    if (!ok)
+      return problem(s, "%s: a data module's name must be an identifier "
+                        "(letters, digits and _, at most 64): it begins "
+                        "the paths of its functions (module:name)%s",
+                     rel, "");
+    int rc = push_entry(s, rel, CN__ROUTE_NONE, NULL, 0);
+    if (!rc) {
+      cn__cli_entry *e = &s->v[s->n - 1];
+      e->data = e->unit = 1;
+      snprintf(e->module, sizeof e->module, "%.*s", (int)(n - 2), name);
+    }
+    return rc;
+  }
+  if (strncmp(name, "migrations/", 11) || strchr(name + 11, '/') ||
+      n < 4 || strcmp(name + n - 4, ".sql"))
+    return 0;
+  const char *m = name + 11, *p = m;
+  while (*p >= '0' && *p <= '9')
+    p++;
+  int ok = p > m && *p == '_' && p + 1 < name + n - 4;
+  for (p++; ok && p < name + n - 4; p++)
+    ok = *p == '_' || *p == '-' || (*p >= 'a' && *p <= 'z') ||
+         (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9');
+  if (!ok)
+    return problem(s, "%s: a migration's name must be NNN_name.sql (a "
+                      "number, _, then letters, digits, _ or -): migrations "
+                      "are applied in name order%s",
+                   rel, "");
+  int rc = push_entry(s, rel, CN__ROUTE_NONE, NULL, 0);
+  if (!rc)
+    s->v[s->n - 1].migration = 1;
+  return rc;
+}
+
+/* The number of a migration without its leading zeros ("007_x" -> "7"). */
+static cn_str mig_number(const char *rel) {
+  const char *p = strrchr(rel, '/') + 1;
+  while (*p == '0' && p[1] >= '0' && p[1] <= '9')
+    p++;
+  size_t n = 0;
+  while (p[n] >= '0' && p[n] <= '9')
+    n++;
+  return cn__str(p, n);
+}
+
+/* Two migrations with one number would be applied in an order that only
+ * their names decide: refused. */
+static int check_migrations(cn__cli_scan *s) {
+  for (size_t i = 0; i < s->n; i++) {
+    const cn__cli_entry *e = &s->v[i];
+    for (size_t j = 0; e->migration && j < i; j++) {
+      const cn__cli_entry *o = &s->v[j];
+      if (!o->migration)
+        continue;
+      cn_str a = mig_number(o->rel), b = mig_number(e->rel);
+      if (a.len == b.len && !memcmp(a.ptr, b.ptr, a.len)) {
+        if (problem(s, "%s: its number is the number of %s", e->rel,
+                    o->rel))
+          return CN_ENOMEM;
+        break;
+      }
+    }
+  }
+  return 0;
+}
+
 /* Directories never walked: hidden ones (.git, .cairn), node_modules. */
 static int skip_dir(const char *name) {
   return name[0] == '.' || !strcmp(name, "node_modules");
 }
 
-/* routes: 1 app/ or pages/, 2 components/, 0 only watched. */
+/* routes: 1 app/ or pages/, 2 components/, 3 data/, 0 only watched. */
 static int walk(cn__cli_scan *s, const char *rel, int routes, int depth) {
   DIR *d = opendir(rel);
   if (!d)
@@ -142,7 +220,9 @@ static int walk(cn__cli_scan *s, const char *rel, int routes, int depth) {
     } else if (routes && (S_ISREG(st.st_mode) ||
                           (S_ISLNK(st.st_mode) && stat(path, &st) == 0 &&
                            S_ISREG(st.st_mode)))) {
-      rc = routes == 2 ? consider_component(s, path) : consider(s, path);
+      rc = routes == 3   ? consider_data(s, path)
+           : routes == 2 ? consider_component(s, path)
+                         : consider(s, path);
     }
   }
   closedir(d);
@@ -164,8 +244,9 @@ int cn__cli_scan_walk(cn__cli_scan *s) {
     rc = walk(s, "app", 1, 0);
   if (!rc)
     rc = walk(s, "pages", 1, 0);
-  /* Watched, not routed: data/ (the data layer), public/, and any other
-   * folder an app keeps headers in (lib/). */
+  /* Watched, not routed: data/ (the data layer: modules and migrations,
+   * see consider_data), public/, and any other folder an app keeps headers
+   * in (lib/). */
   DIR *d = rc ? NULL : opendir(".");
   struct dirent *de;
   while (d && !rc && (de = readdir(d))) {
@@ -174,7 +255,11 @@ int cn__cli_scan_walk(cn__cli_scan *s) {
         !strcmp(de->d_name, "pages") || lstat(de->d_name, &st) ||
         !S_ISDIR(st.st_mode))
       continue;
-    rc = walk(s, de->d_name, strcmp(de->d_name, "components") ? 0 : 2, 0);
+    rc = walk(s, de->d_name,
+              !strcmp(de->d_name, "components") ? 2
+              : !strcmp(de->d_name, "data")     ? 3
+                                                : 0,
+              0);
   }
   if (d)
     closedir(d);
@@ -183,6 +268,8 @@ int cn__cli_scan_walk(cn__cli_scan *s) {
     rc = push_entry(s, "middleware.c", CN__ROUTE_NONE, NULL, 1);
   if (!rc && s->n)
     qsort(s->v, s->n, sizeof(*s->v), by_rel);
+  if (!rc)
+    rc = check_migrations(s);
   if (!rc && s->ndirs)
     qsort(s->dirs, s->ndirs, sizeof(*s->dirs), by_str);
   return rc;

@@ -230,3 +230,73 @@ void cn__cli_table(const cn__cli *c, FILE *f, const cn__cli_scan *s,
              "static_params)\n"
              "\u0192  (Dynamic)  server-rendered on demand\n");
 }
+
+/* ------------------------------------------------------------- data */
+
+/* One row: "┌ λ tasks:list   query   data/tasks.c". */
+static void data_row(const cn__cli *c, FILE *f, size_t at, size_t count,
+                     int width, const char *path, const char *kind,
+                     const char *source) {
+  const char *gutter = count == 1    ? "\u2500"
+                       : at == 1     ? "\u250c"
+                       : at == count ? "\u2514"
+                                     : "\u251c";
+  int on = c->color_out;
+  fprintf(f, "%s %s\u03bb%s %-*s  %-22s %s\n", gutter,
+          cn__cli_c(on, CN__C_MAGENTA), cn__cli_c(on, CN__C_RESET), width,
+          path, kind, source);
+}
+
+void cn__cli_table_data(const cn__cli *c, FILE *f, const cn__cli_scan *s,
+                        const char *fns) {
+  size_t nmods = 0, nmig = 0, rows = 0;
+  int width = 30;
+  for (size_t i = 0; i < s->n; i++) {
+    nmods += s->v[i].data;
+    nmig += s->v[i].migration;
+  }
+  if (!nmods && !nmig)
+    return;
+  /* The server's lines are "path\tkind\tsource"; anything else (a
+   * sanitizer's note) is not a row. */
+  for (const char *p = fns; p && *p;) {
+    const char *nl = strchr(p, '\n'), *t1 = strchr(p, '\t');
+    size_t len = nl ? (size_t)(nl - p) : strlen(p);
+    if (t1 && t1 < p + len && (int)(t1 - p) > width)
+      width = (int)(t1 - p);
+    rows += t1 && t1 < p + len;
+    p += len + (nl != NULL);
+  }
+  int on = c->color_out;
+  fprintf(f, "\n%sData%s%*s  %-22s %s\n", cn__cli_c(on, CN__C_BOLD),
+          cn__cli_c(on, CN__C_RESET), width + 4 - 4, "", "Kind", "File");
+  size_t at = 0;
+  for (const char *p = fns; p && *p;) {
+    const char *nl = strchr(p, '\n');
+    size_t len = nl ? (size_t)(nl - p) : strlen(p);
+    char line[512], *fld[3] = {line, NULL, NULL};
+    snprintf(line, sizeof line, "%.*s", (int)len, p);
+    p += len + (nl != NULL);
+    for (int k = 1; k < 3 && fld[k - 1]; k++)
+      if ((fld[k] = strchr(fld[k - 1], '\t')))
+        *fld[k]++ = '\0';
+    if (fld[2])
+      data_row(c, f, ++at, rows, width, fld[0], fld[1], fld[2]);
+  }
+  if (!fns) {
+    for (size_t i = 0; i < s->n; i++)
+      if (s->v[i].data) {
+        char what[96];
+        snprintf(what, sizeof what, "%s:*", s->v[i].module);
+        data_row(c, f, ++at, nmods, width, what, "module", s->v[i].rel);
+      }
+  } else if (!rows) {
+    fprintf(f, "  (no functions)\n");
+  }
+  if (nmig)
+    fprintf(f, "  %zu migration%s in data/migrations, applied in name order "
+               "when the server starts\n",
+            nmig, nmig == 1 ? "" : "s");
+  fprintf(f, "\n\u03bb  (Function)  a data function: POST /_cairn/query, "
+             "/_cairn/mutation or /_cairn/action\n");
+}
