@@ -9,10 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { launch, openPage } from './lib/browser.mjs';
 import { REPO, Server } from './lib/server.mjs';
 import { runCairn } from './routing/harness.mjs';
 
-let srv, dir, build;
+let srv, dir, build, browser;
 const url = (p) => `http://127.0.0.1:${srv.port}${p}`;
 const get = (p, init) => fetch(url(p), { redirect: 'manual', ...init });
 
@@ -31,7 +32,10 @@ before(async () => {
   await srv.ready(20000);
 });
 
-after(async () => { if (srv) await srv.stop(); });
+after(async () => {
+  if (browser) await browser.close();
+  if (srv) await srv.stop();
+});
 
 test('the build prints each page with the kind Next.js would give it', () => {
   const out = build.stdout;
@@ -168,6 +172,28 @@ test('dashboard: the shell with both fallbacks first, then activity, then stats'
   const stats = text.indexOf('<div id="cc0"><ul class="stats"><li>Mon: <b>120</b></li>');
   assert.ok(activity > 0 && stats > activity, `activity (300 ms) before stats (1 s): ${text}`);
   assert.match(text, /<\/script><\/body>\n<\/html>\n$/);
+});
+
+test('dashboard in Chromium: both fallbacks painted, then each section in its place, the clock ticking', async () => {
+  browser ??= await launch();
+  const page = await openPage(browser);
+  try {
+    await page.goto(url('/dashboard'), { waitUntil: 'commit' });
+    await page.waitForSelector('p.loading', { timeout: 10000 });
+    // activity (300 ms) replaces its fallback while stats (1 s) still shows its own
+    await page.waitForSelector('ol.activity li', { timeout: 10000 });
+    assert.equal(await page.textContent('ol.activity li'), 'ann signed up');
+    assert.match(await page.textContent('main'), /Counting visitors…/);
+    await page.waitForSelector('ul.stats li', { timeout: 10000 });
+    assert.equal(await page.$('p.loading'), null, 'no fallback left');
+    assert.equal(await page.$('cairn-defer'), null);
+    // h2 Visitors, its stats, h2 Recent activity, its list: in that order
+    const order = await page.$$eval('main > *', (els) => els.map((e) => e.tagName + (e.className ? `.${e.className}` : '')));
+    assert.deepEqual(order.filter((x) => /^(H2|UL|OL)/.test(x)), ['H2', 'UL.stats', 'H2', 'OL.activity']);
+    // The page's own EventSource fills the clock from /api/clock.
+    await page.waitForFunction(() => /^\d\d:\d\d:\d\d$/.test(document.getElementById('clock').textContent), null, { timeout: 10000 });
+    assert.deepEqual(page.errors, []);
+  } finally { await page.closeAll(); }
 });
 
 test('/api/clock: Server-Sent Events with ids, a retry and the time', async () => {
