@@ -68,10 +68,69 @@ int cn__wsp_init(cn__wsp *p, size_t max_message, const cn__wsp_hooks *hooks,
   memset(p, 0, sizeof *p);
   p->hooks = hooks;
   p->ud = ud;
-  if (wslay_event_context_server_init(&p->ctx, &callbacks, p))
-    return CN_ENOMEM;
-  wslay_event_config_set_max_recv_msg_length(p->ctx, max_message);
+  p->max_message = max_message;
+  p->hdr_need = 2;
   return 0;
+}
+
+static int wake(cn__wsp *p) {
+  if (p->ctx)
+    return 0;
+  if (wslay_event_context_server_init(&p->ctx, &callbacks, p)) {
+    p->ctx = NULL;
+    return CN_ENOMEM;
+  }
+  wslay_event_config_set_max_recv_msg_length(p->ctx, p->max_message);
+  return 0;
+}
+
+/* Follow frame boundaries in what the client sends (RFC 6455 §5.2), only
+ * as far as knowing where each frame ends and whether a fragmented message
+ * is open; wslay does the checking. */
+static void track(cn__wsp *p, const unsigned char *s, size_t n) {
+  while (n) {
+    if (p->payload_left) {
+      uint64_t take = p->payload_left < n ? p->payload_left : n;
+      p->payload_left -= take;
+      s += take, n -= (size_t)take;
+      continue;
+    }
+    p->hdr[p->hdr_have++] = *s++, n--;
+    if (p->hdr_have == 2) {
+      unsigned len = p->hdr[1] & 127;
+      p->hdr_need = 2 + (len == 126 ? 2 : len == 127 ? 8 : 0) +
+                    (p->hdr[1] & 0x80 ? 4 : 0);
+    }
+    if (p->hdr_have < 2 || p->hdr_have < p->hdr_need)
+      continue;
+    unsigned len = p->hdr[1] & 127, op = p->hdr[0] & 15, fin = p->hdr[0] >> 7;
+    uint64_t plen = len;
+    if (len >= 126) {
+      plen = 0;
+      for (unsigned i = 0; i < (len == 126 ? 2u : 8u); i++)
+        plen = plen << 8 | p->hdr[2 + i];
+    }
+    if ((op == 1 || op == 2) && !fin)
+      p->in_message = 1;
+    else if (op == 0 && fin)
+      p->in_message = 0;
+    p->payload_left = plen;
+    p->hdr_have = 0;
+    p->hdr_need = 2;
+  }
+}
+
+int cn__wsp_sleep(cn__wsp *p) {
+  if (!p->ctx || p->failed || p->hdr_have || p->payload_left ||
+      p->in_message || p->out.len || wslay_event_want_write(p->ctx) ||
+      wslay_event_get_queued_msg_count(p->ctx) ||
+      wslay_event_get_close_sent(p->ctx) ||
+      wslay_event_get_close_received(p->ctx) ||
+      !wslay_event_get_read_enabled(p->ctx))
+    return 0;
+  wslay_event_context_free(p->ctx);
+  p->ctx = NULL;
+  return 1;
 }
 
 void cn__wsp_free(cn__wsp *p) {
@@ -84,6 +143,11 @@ void cn__wsp_free(cn__wsp *p) {
 int cn__wsp_feed(cn__wsp *p, const char *data, size_t len) {
   if (p->failed)
     return CN_EIO;
+  if (wake(p)) {
+    p->failed = 1;
+    return CN_EIO;
+  }
+  track(p, (const unsigned char *)data, len);
   p->in = data;
   p->in_len = len;
   /* Once a close was received or the reading side shut, wslay reads no
@@ -110,6 +174,8 @@ int cn__wsp_feed(cn__wsp *p, const char *data, size_t len) {
 }
 
 int cn__wsp_queue(cn__wsp *p, const char *data, size_t len, int binary) {
+  if (wake(p))
+    return CN_ENOMEM;
   struct wslay_event_msg m = {
       .opcode = binary ? WSLAY_BINARY_FRAME : WSLAY_TEXT_FRAME,
       .msg = (const uint8_t *)data,
@@ -122,6 +188,8 @@ int cn__wsp_queue(cn__wsp *p, const char *data, size_t len, int binary) {
 }
 
 int cn__wsp_queue_close(cn__wsp *p, int code, const char *reason, size_t n) {
+  if (wake(p))
+    return CN_ENOMEM;
   int rc = wslay_event_queue_close(p->ctx, (uint16_t)code,
                                    (const uint8_t *)reason, n);
   if (rc == WSLAY_ERR_NO_MORE_MSG)
@@ -130,6 +198,8 @@ int cn__wsp_queue_close(cn__wsp *p, int code, const char *reason, size_t n) {
 }
 
 int cn__wsp_queue_ping(cn__wsp *p) {
+  if (wake(p))
+    return CN_ENOMEM;
   struct wslay_event_msg m = {.opcode = WSLAY_PING, .msg = NULL,
                               .msg_length = 0};
   return wslay_event_queue_msg(p->ctx, &m) ? CN_ECLOSED : 0;
@@ -138,31 +208,32 @@ int cn__wsp_queue_ping(cn__wsp *p) {
 int cn__wsp_flush(cn__wsp *p) {
   if (p->failed)
     return CN_EIO;
-  if (wslay_event_want_write(p->ctx) && wslay_event_send(p->ctx)) {
+  if (p->ctx && wslay_event_want_write(p->ctx) && wslay_event_send(p->ctx)) {
     p->failed = 1;
     return CN_EIO;
   }
   return 0;
 }
 
+/* Asleep, the context had nothing queued and no close under way. */
 size_t cn__wsp_queued(const cn__wsp *p) {
-  return wslay_event_get_queued_msg_length(p->ctx);
+  return p->ctx ? wslay_event_get_queued_msg_length(p->ctx) : 0;
 }
 
 int cn__wsp_close_sent(const cn__wsp *p) {
-  return p->failed || wslay_event_get_close_sent(p->ctx);
+  return p->failed || (p->ctx && wslay_event_get_close_sent(p->ctx));
 }
 
 int cn__wsp_reading(const cn__wsp *p) {
-  return !p->failed && wslay_event_get_read_enabled(p->ctx);
+  return !p->failed && (!p->ctx || wslay_event_get_read_enabled(p->ctx));
 }
 
 int cn__wsp_close_received(const cn__wsp *p) {
-  return p->failed || wslay_event_get_close_received(p->ctx);
+  return p->failed || (p->ctx && wslay_event_get_close_received(p->ctx));
 }
 
 int cn__wsp_peer_code(const cn__wsp *p) {
-  if (!wslay_event_get_close_received(p->ctx))
+  if (!p->ctx || !wslay_event_get_close_received(p->ctx))
     return 0;
   return wslay_event_get_status_code_received(p->ctx);
 }

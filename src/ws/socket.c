@@ -10,6 +10,7 @@
  * the socket closed with 1008, a close frame that waits behind at most
  * WRITE_HIGH bytes.
  */
+#include <malloc.h>
 #include <stdio.h>
 
 #include "ws/ws.h"
@@ -17,6 +18,10 @@
 #define WRITE_HIGH (64 * 1024)
 #define CLOSE_WAIT_MS 2000 /* for the peer's close frame after ours */
 #define LIT(s) s, sizeof(s) - 1
+/* A socket quiet this long gives its protocol context back (cn__wsp_sleep):
+ * long enough that a busy socket keeps it, short enough that thousands of
+ * idle ones cost little. */
+#define SLEEP_AFTER_MS 1000
 
 static const cn_limits *limits(const cn_ws *ws) {
   return &ws->loop->server->config.limits;
@@ -111,6 +116,7 @@ typedef struct ws_write {
 } ws_write;
 
 static void pump(cn_ws *ws);
+static void touch(cn_ws *ws);
 
 static void on_written(uv_write_t *w, int status) {
   ws_write *wr = (ws_write *)w;
@@ -142,6 +148,7 @@ static int write_out(cn_ws *ws) {
   }
   cn_ws_ref(ws);
   ws->inflight += wr->buf.len;
+  touch(ws);
   return 0;
 }
 
@@ -247,7 +254,26 @@ static void schedule(cn_ws *ws) {
                                 : ws->last_rx + l->ws_ping_ms;
   if (l->ws_idle_ms && ws->last_msg + l->ws_idle_ms < next)
     next = ws->last_msg + l->ws_idle_ms;
+  uint64_t now = now_ms(ws), sleep_at = ws->last_io + SLEEP_AFTER_MS;
+  if (sleep_at <= now) /* it could not sleep (mid-message): look again later */
+    sleep_at = now + SLEEP_AFTER_MS;
+  if (ws->p.ctx && sleep_at < next)
+    next = sleep_at;
+  /* Never a deadline already passed: libuv would run this timer again and
+   * again without its clock moving. */
+  if (next <= now)
+    next = now + 1;
+  ws->armed = next;
   cn__conn_arm(ws->conn, next);
+}
+
+/* Bytes moved: the protocol context is awake; make sure the timer comes
+ * back to put it to sleep (only an earlier deadline needs re-arming). */
+static void touch(cn_ws *ws) {
+  ws->last_io = now_ms(ws);
+  if (ws->armed > ws->last_io + SLEEP_AFTER_MS && ws->conn &&
+      ws->conn->state == CN__CONN_WS)
+    schedule(ws);
 }
 
 static void start(cn_ws *ws) {
@@ -259,7 +285,7 @@ static void start(cn_ws *ws) {
     return;
   }
   ws->opened = 1;
-  ws->last_rx = ws->last_msg = now_ms(ws);
+  ws->last_rx = ws->last_msg = ws->last_io = now_ms(ws);
   if (ws->h->on_open)
     ws->h->on_open(ws);
   if (!ws->conn)
@@ -320,6 +346,7 @@ void cn__ws_read(cn__conn *c, const char *data, ssize_t n) {
   }
   if (c->state == CN__CONN_LINGER)
     return; /* after a failure: input is drained, not read */
+  touch(ws);
   if (!ws->opened) { /* before the start event: keep the bytes for it */
     int rc = 0;
     if (data == c->in.ptr + c->in.len)
@@ -332,6 +359,22 @@ void cn__ws_read(cn__conn *c, const char *data, ssize_t n) {
   }
   cn__wsp_feed(&ws->p, data, (size_t)n); /* a failure: pump closes */
   pump(ws);
+}
+
+/* Contexts given back go to malloc's free lists, which keep them resident;
+ * after many (a wave of sockets going quiet together), hand the memory
+ * back to the system, at most once a second. */
+static atomic_uint slept_since_trim;
+static _Atomic uint64_t last_trim;
+
+static void slept(uint64_t now) {
+  if (atomic_fetch_add(&slept_since_trim, 1) + 1 < 256)
+    return;
+  uint64_t last = atomic_load(&last_trim);
+  if (now < last + 1000 || !atomic_compare_exchange_strong(&last_trim, &last, now))
+    return;
+  atomic_store(&slept_since_trim, 0);
+  malloc_trim(0);
 }
 
 void cn__ws_timer(cn__conn *c) {
@@ -354,8 +397,12 @@ void cn__ws_timer(cn__conn *c) {
   else if (!ws->ping_sent && now >= ws->last_rx + l->ws_ping_ms &&
            cn__wsp_queue_ping(&ws->p) == 0)
     ws->ping_sent = now;
-  schedule(ws);
   pump(ws);
+  if (ws->conn && now >= ws->last_io + SLEEP_AFTER_MS && !ws->inflight &&
+      cn__wsp_sleep(&ws->p))
+    slept(now);
+  if (ws->conn && c->state == CN__CONN_WS)
+    schedule(ws);
 }
 
 void cn__ws_shutdown(cn__conn *c) {

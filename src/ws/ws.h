@@ -40,18 +40,31 @@ typedef struct cn__wsp_hooks {
   void (*activity)(void *ud); /* any frame arrived (a pong included) */
 } cn__wsp_hooks;
 
+/* wslay's context costs about 9 KiB (two 4 KiB frame buffers), which is
+ * most of an idle socket. It is made when bytes arrive or a message is
+ * queued and given back by cn__wsp_sleep once the stream rests between
+ * messages; a light frame-header tracker here knows where frames end, so
+ * that nothing is lost when it goes. */
 struct cn__wsp {
-  wslay_event_context_ptr ctx;
+  wslay_event_context_ptr ctx; /* NULL while asleep */
+  size_t max_message;
   const char *in; /* the slice cn__wsp_feed is consuming */
   size_t in_len;
   cn__buf out;    /* bytes to write to the peer */
   const cn__wsp_hooks *hooks;
   void *ud;
   int failed;     /* wslay reported a fatal error: drop the connection */
+  /* where the client's byte stream is: header bytes seen of the current
+   * frame, how many it has, payload bytes still to come, and whether a
+   * fragmented message is open */
+  unsigned char hdr[14];
+  unsigned hdr_have, hdr_need;
+  uint64_t payload_left;
+  int in_message;
 };
 
-/* A server-side protocol state. max_message: longer messages close with
- * 1009. 0 or CN_ENOMEM. */
+/* A server-side protocol state (asleep until used). max_message: longer
+ * messages close with 1009. Always 0. */
 int cn__wsp_init(cn__wsp *p, size_t max_message, const cn__wsp_hooks *hooks,
                  void *ud);
 void cn__wsp_free(cn__wsp *p);
@@ -68,6 +81,10 @@ int cn__wsp_queue_close(cn__wsp *p, int code, const char *reason,
                         size_t len);
 int cn__wsp_queue_ping(cn__wsp *p);
 int cn__wsp_flush(cn__wsp *p);
+/* Give wslay's context back when the stream rests: no partial frame or
+ * message in, nothing queued or unwritten out, no close under way. 1 when
+ * it went to sleep. */
+int cn__wsp_sleep(cn__wsp *p);
 /* Bytes queued in wslay, not yet in p->out. */
 size_t cn__wsp_queued(const cn__wsp *p);
 /* The close handshake: 1 when a close frame was sent and one received (or
@@ -109,6 +126,8 @@ struct cn_ws {
   cn__wsp p;
   int opened, closed;     /* on_open / on_close were called */
   uint64_t last_rx, last_msg, ping_sent; /* loop time, ms */
+  uint64_t last_io; /* bytes in or out: the protocol sleeps after a rest */
+  uint64_t armed;   /* the deadline the connection's timer is set for */
   size_t inflight;        /* bytes in uv_write requests */
   uint64_t close_deadline; /* after our close frame: wait this long */
   /* From other threads: messages to queue, the event that wakes the loop. */

@@ -199,6 +199,19 @@ describe('messages', () => {
     st.sock.destroy();
   });
 
+  test('a socket quiet for a while (its protocol state put away) still joins a message split across the rest', async () => {
+    const st = await raw(srv.port);
+    st.sock.write(frame(1, 'before ', { fin: false }));
+    await new Promise((r) => setTimeout(r, 1500)); // past the 1 s rest
+    st.sock.write(frame(0, 'and after'));
+    await st.until(() => st.frames.length >= 2);
+    await new Promise((r) => setTimeout(r, 1500)); // resting between messages
+    st.sock.write(frame(1, 'again'));
+    await st.until(() => st.frames.length >= 3);
+    assert.deepEqual(st.frames.map((f) => f.payload.toString()), ['hello', 'before and after', 'again']);
+    st.sock.destroy();
+  });
+
   test('frames sent right behind the handshake are read', async () => {
     const st = await raw(srv.port, { first: frame(1, 'early') });
     await st.until(() => st.frames.length >= 2);

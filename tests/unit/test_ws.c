@@ -166,6 +166,45 @@ TEST(message_too_big_is_1009) {
   cn__wsp_free(&p);
 }
 
+/* The context sleeps only between messages, and wakes whole. */
+TEST(sleep_only_at_rest) {
+  cn__wsp p;
+  CHECK_EQ_INT(cn__wsp_init(&p, 1024, &hooks, NULL), 0);
+  CHECK_EQ_INT(cn__wsp_sleep(&p), 0); /* nothing to give back yet */
+  unsigned char f[64];
+  got_count = 0;
+  size_t n = client_frame(f, 0x01, "par", 3); /* first fragment */
+  CHECK_EQ_INT(cn__wsp_feed(&p, (const char *)f, 3), 0); /* part of it */
+  CHECK_EQ_INT(cn__wsp_sleep(&p), 0);                   /* mid-frame */
+  CHECK_EQ_INT(cn__wsp_feed(&p, (const char *)f + 3, n - 3), 0);
+  CHECK_EQ_INT(cn__wsp_sleep(&p), 0);                   /* mid-message */
+  n = client_frame(f, 0x80, "ts", 2);
+  CHECK_EQ_INT(cn__wsp_feed(&p, (const char *)f, n), 0);
+  CHECK(got_count == 1 && got_len == 5 && !memcmp(got, "parts", 5));
+  CHECK_EQ_INT(cn__wsp_sleep(&p), 1);
+  CHECK(p.ctx == NULL);
+  /* asleep: still reading, nothing queued, no close */
+  CHECK(cn__wsp_reading(&p) && !cn__wsp_close_sent(&p) && !cn__wsp_queued(&p));
+  /* a 16-bit length header split over two feeds, after waking */
+  char big[200];
+  memset(big, 'b', sizeof big);
+  unsigned char g[256] = {0x82, 0x80 | 126, 0, 200, 1, 2, 3, 4};
+  for (size_t i = 0; i < 200; i++)
+    g[8 + i] = (unsigned char)big[i] ^ g[4 + i % 4];
+  CHECK_EQ_INT(cn__wsp_feed(&p, (const char *)g, 3), 0);
+  CHECK_EQ_INT(cn__wsp_sleep(&p), 0);
+  CHECK_EQ_INT(cn__wsp_feed(&p, (const char *)g + 3, 205), 0);
+  CHECK(got_count == 2 && got_binary && got_len == 200);
+  /* a message queued but not flushed keeps it awake */
+  CHECK_EQ_INT(cn__wsp_queue(&p, "x", 1, 0), 0);
+  CHECK_EQ_INT(cn__wsp_sleep(&p), 0);
+  CHECK_EQ_INT(cn__wsp_flush(&p), 0);
+  CHECK_EQ_INT(cn__wsp_sleep(&p), 0); /* its bytes are not written yet */
+  p.out.len = 0;
+  CHECK_EQ_INT(cn__wsp_sleep(&p), 1);
+  cn__wsp_free(&p);
+}
+
 int main(void) {
   RUN(utf8_table);
   RUN(accept_key_rfc_example);
@@ -173,5 +212,6 @@ int main(void) {
   RUN(protocol_message_ping_close);
   RUN(protocol_errors_close_with_codes);
   RUN(message_too_big_is_1009);
+  RUN(sleep_only_at_rest);
   return check_summary();
 }
