@@ -15,6 +15,10 @@
  *       "held N" and waits. On SIGTERM it prints "open K of N": how many the
  *       server still kept open, so a server that quietly dropped idle
  *       connections cannot pass the memory test.
+ *   benchtool wshold PORT PATH N
+ *       The same with WebSocket: N upgrades of PATH, each waiting for its
+ *       101 and the server's first message, then idle until SIGTERM, which
+ *       prints "open K of N" as hold does.
  *   benchtool serve
  *       The least a server can do: listen on $PORT, answer every request
  *       with a 200 and close. Its start-up is the floor (fork, exec, loader)
@@ -213,6 +217,66 @@ static int cmd_hold(int port, const char *path, int n) {
   return 0;
 }
 
+/* Upgrade fd to a WebSocket on path and read the 101 and the server's
+ * first frame (the test server greets every socket). 0 when both came. */
+static int ws_upgrade(int fd, const char *path) {
+  char req[512], buf[1024];
+  int n = snprintf(req, sizeof req,
+                   "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+                   "Connection: Upgrade\r\nSec-WebSocket-Key: "
+                   "dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+                   path);
+  if (write(fd, req, (size_t)n) != n)
+    return -1;
+  size_t got = 0;
+  for (;;) {
+    ssize_t r = read(fd, buf + got, sizeof buf - 1 - got);
+    if (r <= 0)
+      return -1;
+    got += (size_t)r;
+    buf[got] = 0;
+    char *end = strstr(buf, "\r\n\r\n");
+    if (end && strncmp(buf, "HTTP/1.1 101 ", 13))
+      return -1;
+    /* the head, then a frame: 2 header bytes and its payload */
+    if (end && got >= (size_t)(end + 4 - buf) + 2 &&
+        got >= (size_t)(end + 4 - buf) + 2 + (unsigned char)end[5])
+      return 0;
+    if (got == sizeof buf - 1)
+      return -1;
+  }
+}
+
+static int cmd_wshold(int port, const char *path, int n) {
+  int *fds = calloc((size_t)n, sizeof *fds);
+  if (!fds)
+    return 1;
+  struct sigaction sa = {.sa_handler = on_term};
+  sigaction(SIGTERM, &sa, NULL);
+  for (int i = 0; i < n; i++) {
+    fds[i] = connect_to(port);
+    if (fds[i] < 0 || ws_upgrade(fds[i], path)) {
+      fprintf(stderr, "benchtool: websocket %d of %d failed: %s\n", i + 1, n,
+              strerror(errno));
+      return 1;
+    }
+  }
+  printf("held %d\n", n);
+  fflush(stdout);
+  while (!stopping)
+    pause();
+  int open = 0;
+  for (int i = 0; i < n; i++) {
+    struct pollfd p = {.fd = fds[i], .events = POLLIN | POLLRDHUP};
+    if (poll(&p, 1, 0) == 0)
+      open++;
+    close(fds[i]);
+  }
+  printf("open %d of %d\n", open, n);
+  free(fds);
+  return 0;
+}
+
 static int cmd_serve(void) {
   const char *port = getenv("PORT");
   int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
@@ -279,12 +343,15 @@ int main(int argc, char **argv) {
     return cmd_startup(atoi(argv[2]), argv[3], atoi(argv[4]), argv + 6);
   if (argc == 5 && !strcmp(argv[1], "hold"))
     return cmd_hold(atoi(argv[2]), argv[3], atoi(argv[4]));
+  if (argc == 5 && !strcmp(argv[1], "wshold"))
+    return cmd_wshold(atoi(argv[2]), argv[3], atoi(argv[4]));
   if (argc == 2 && !strcmp(argv[1], "serve"))
     return cmd_serve();
   if (argc == 3 && !strcmp(argv[1], "stat"))
     return cmd_stat(atol(argv[2]));
   fprintf(stderr, "usage: benchtool startup PORT PATH TIMEOUT_MS -- CMD...\n"
                   "       benchtool hold PORT PATH N\n"
+                  "       benchtool wshold PORT PATH N\n"
                   "       benchtool serve\n"
                   "       benchtool stat PGID\n");
   return 2;

@@ -225,7 +225,7 @@ hold_test() { # name cmd...
   start "$name-hold" . "$P_HOLD" "$@"
   sleep 1
   HOLD_IDLE[$name]=$(rss_of "$name-hold")
-  "$T/benchtool" hold "$P_HOLD" /api/hello "$HOLD_CONNS" >"$T/hold-$name.out" &
+  "$T/benchtool" "${HOLD_KIND:-hold}" "$P_HOLD" "${HOLD_PATH:-/api/hello}" "$HOLD_CONNS" >"$T/hold-$name.out" &
   HOLD_PID=$!
   until grep -q held "$T/hold-$name.out"; do
     kill -0 $HOLD_PID 2>/dev/null || die "holding $HOLD_CONNS connections to $name failed"
@@ -245,6 +245,9 @@ echo '{"access_log": false, "io_threads": 1, "limits": {"keepalive_timeout_ms": 
   >"$T/cairn-io1-hold.json"
 hold_test cairn-io1 "$CAIRN" --public "$T/public" --config "$T/cairn-io1-hold.json"
 hold_test nginx $(nginx_cmd "$(nginx_conf nginx-hold $P_HOLD 16384)")
+# Issue 10: the same number of idle WebSockets (the test server's /ws).
+say "memory: $HOLD_CONNS idle WebSockets to cairn"
+HOLD_KIND=wshold HOLD_PATH=/ws hold_test cairn-ws "$CAIRN" --public "$T/public" --config "$T/cairn-hold.json"
 
 # --- throughput and latency --------------------------------------------------
 say "starting the servers for the load runs"
@@ -453,6 +456,9 @@ ng_delta=$((HOLD_RSS[nginx] - HOLD_IDLE[nginx]))
 row "RSS added by $HOLD_CONNS idle keep-alive conns (vs nginx)" "$(mib $hold_delta) MiB" "$(mib $ng_delta) MiB" \
   "$(calc "$hold_delta / ($ng_delta > 0 ? $ng_delta : 1)")×" "≤ 40 MiB" \
   "$(verdict "$hold_delta <= 40960 && ${HOLD_OPEN[cairn]:-0} == $HOLD_CONNS")"
+ws_delta=$((HOLD_RSS[cairn-ws] - HOLD_IDLE[cairn-ws]))
+row "RSS of $HOLD_CONNS idle WebSockets (issue 10)" "$(mib $((HOLD_RSS[cairn-ws]))) MiB" "-" "-" "≤ 100 MiB" \
+  "$(verdict "${HOLD_RSS[cairn-ws]} <= 102400 && ${HOLD_OPEN[cairn-ws]:-0} == $HOLD_CONNS")"
 if [[ ${STARTUP[cairn]} =~ ^[0-9.]+$ ]]; then
   row "start-up, exec to first 200 (vs Next.js)" "${STARTUP[cairn]} ms" "${STARTUP[next]:+${STARTUP[next]} ms}" \
     "${STARTUP[next]:+$(calc "${STARTUP[cairn]} / ${STARTUP[next]}" 4)×}" "≤ 20 ms" "$(verdict "${STARTUP[cairn]} <= 20")"

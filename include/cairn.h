@@ -197,7 +197,9 @@ CN_EXTERN cn_res *cn_req_res(cn_req *req);
 
 /* -------------------------------------------------------------- response */
 
-/* Set the status (100..999; default 200). CN_ESTATE once headers are sent. */
+/* Set the status (200..999; default 200; 1xx answers are the server's own:
+ * 100 Continue is automatic, 101 comes from cn_ws_accept). CN_EINVAL out of
+ * range, CN_ESTATE once headers are sent. */
 CN_EXTERN int cn_res_status(cn_res *res, int status);
 
 /* Set a header, replacing any earlier value of the same name (set), adding
@@ -272,6 +274,54 @@ CN_EXTERN int cn_sse_event(cn_res *res, const char *event, const char *id,
                            const char *data);
 CN_EXTERN int cn_sse_retry(cn_res *res, unsigned ms);
 CN_EXTERN int cn_sse_comment(cn_res *res, const char *text);
+
+/* ------------------------------------------------------------- WebSocket */
+
+/* A WebSocket (RFC 6455) on the same port: a GET handler calls
+ * cn_ws_accept, and once the 101 answer is written the connection belongs
+ * to the callbacks. cairn does the framing (wslay): masking rules,
+ * fragments joined into messages, ping/pong, the close handshake; text
+ * that is not UTF-8 closes with 1007, a message over limits.ws_message
+ * (1 MiB) with 1009, a peer silent past limits.ws_ping_ms after a ping is
+ * dropped (1006), one without messages for limits.ws_idle_ms (0: never)
+ * is closed with 1001, and one that reads so slowly that more than
+ * limits.ws_backlog bytes wait for it is closed with 1008.
+ *
+ * The callbacks run on the connection's I/O thread and must not block:
+ * hand slow work to a thread of your own and cn_ws_send from there. */
+typedef struct cn_ws cn_ws;
+
+typedef struct cn_ws_handler {
+  void (*on_open)(cn_ws *ws);
+  void (*on_message)(cn_ws *ws, const char *data, size_t len, int binary);
+  /* The connection is over (code: the peer's close code, 1005 when its
+   * close frame had none, 1006 when it went without one). The library's
+   * reference is dropped after this returns. */
+  void (*on_close)(cn_ws *ws, int code);
+} cn_ws_handler;
+
+/* Accept req's upgrade: check the handshake (GET, HTTP/1.1, Upgrade:
+ * websocket, Connection: upgrade, a 16-byte Sec-WebSocket-Key, version 13)
+ * and set the 101 answer, choosing protocol (NULL: none) when the client
+ * offered it. The handler then returns 0. A request that is not a valid
+ * handshake gets its answer set instead (426 with Sec-WebSocket-Version:
+ * 13 for a missing upgrade or another version, 400 for a bad key) and
+ * CN_EINVAL is returned. user is the socket's (cn_ws_user). */
+CN_EXTERN int cn_ws_accept(cn_req *req, const cn_ws_handler *h, void *user,
+                           const char *protocol);
+CN_EXTERN void *cn_ws_user(const cn_ws *ws);
+
+/* Queue a message (any thread; data is copied). 0; CN_ECLOSED once the
+ * socket is closing or closed; CN_ETOOBIG past the backlog (the socket is
+ * then closed with 1008); CN_ENOMEM. */
+CN_EXTERN int cn_ws_send(cn_ws *ws, const char *data, size_t len, int binary);
+/* Start the close handshake (any thread): code 1000 or 3000-4999, reason
+ * at most 123 bytes (CN_EINVAL otherwise). */
+CN_EXTERN int cn_ws_close(cn_ws *ws, int code, const char *reason);
+/* Keep ws valid beyond on_close (another thread that sends to it): each
+ * cn_ws_ref needs one cn_ws_unref. */
+CN_EXTERN void cn_ws_ref(cn_ws *ws);
+CN_EXTERN void cn_ws_unref(cn_ws *ws);
 
 /* ---------------------------------------------------------------- routes */
 
@@ -885,6 +935,10 @@ typedef struct cn_limits {
   uint64_t max_connections;      /* open at once; more -> 503 (10000) */
   uint64_t shutdown_timeout_ms;  /* drain time on SIGTERM (10 s) */
   uint64_t linger_ms;            /* drain after an error answer (2 s) */
+  size_t ws_message;             /* WebSocket message -> close 1009 (1 MiB) */
+  size_t ws_backlog;             /* unsent bytes of a WebSocket -> 1008 (4 MiB) */
+  uint64_t ws_ping_ms;           /* ping a quiet WebSocket, drop it after as long again (30 s) */
+  uint64_t ws_idle_ms;           /* no message -> close 1001; 0 never (0) */
 } cn_limits;
 
 typedef struct cn_config {

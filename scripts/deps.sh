@@ -6,7 +6,7 @@ set -eu
 need=${1:-build}
 
 pkgs="build-essential cmake pkg-config libuv1-dev node-llhttp libjansson-dev \
-libssl-dev libpcre2-dev libcurl4-openssl-dev libsqlite3-dev libjwt-dev"
+libssl-dev libpcre2-dev libcurl4-openssl-dev libsqlite3-dev libjwt-dev libwslay-dev"
 case $need in
   test|bench) pkgs="$pkgs clang libclang-rt-14-dev curl nodejs npm chromium fonts-liberation" ;;
 esac

@@ -27,6 +27,9 @@ void cn_config_init(cn_config *c) {
       .max_connections = 10000,
       .shutdown_timeout_ms = 10000,
       .linger_ms = 2000,
+      .ws_message = 1024 * 1024,
+      .ws_backlog = 4 * 1024 * 1024,
+      .ws_ping_ms = 30000,
   };
   c->cache_memory = (size_t)64 << 20;
   c->actions_body_limit = (size_t)1 << 20;
@@ -34,7 +37,8 @@ void cn_config_init(cn_config *c) {
 }
 
 
-typedef enum { T_SIZE, T_MS, T_COUNT } kind;
+/* T_MS0: milliseconds where 0 means "never" */
+typedef enum { T_SIZE, T_MS, T_MS0, T_COUNT } kind;
 
 static const struct {
   const char *key;
@@ -53,6 +57,10 @@ static const struct {
     {"max_connections", T_COUNT, offsetof(cn_limits, max_connections)},
     {"shutdown_timeout_ms", T_MS, offsetof(cn_limits, shutdown_timeout_ms)},
     {"linger_ms", T_MS, offsetof(cn_limits, linger_ms)},
+    {"ws_message", T_SIZE, offsetof(cn_limits, ws_message)},
+    {"ws_backlog", T_SIZE, offsetof(cn_limits, ws_backlog)},
+    {"ws_ping_ms", T_MS, offsetof(cn_limits, ws_ping_ms)},
+    {"ws_idle_ms", T_MS0, offsetof(cn_limits, ws_idle_ms)},
 };
 
 /* Strings a configuration keeps for the life of the process (the header's
@@ -104,9 +112,13 @@ static int set_limit(cn_limits *l, const char *key, json_t *v, char *err,
                     key);
       memcpy(field, &size, sizeof size);
     } else {
-      if (!json_is_integer(v) || json_integer_value(v) <= 0)
+      int zero_ok = limit_keys[i].k == T_MS0;
+      if (!json_is_integer(v) || json_integer_value(v) < (zero_ok ? 0 : 1))
         return fail(err, n,
-                    "cairn.json: \"limits.%s\" must be a positive integer",
+                    zero_ok ? "cairn.json: \"limits.%s\" must be an integer "
+                              "of 0 (never) or more"
+                            : "cairn.json: \"limits.%s\" must be a positive "
+                              "integer",
                     key);
       uint64_t u = (uint64_t)json_integer_value(v);
       memcpy(field, &u, sizeof u);

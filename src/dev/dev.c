@@ -195,6 +195,9 @@ int cn__dev_error_page(cn_req *req, cn_res *res, const char *text) {
       &b,
       "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
       "<meta name=\"viewport\" content=\"width=device-width\">"
+      /* no /favicon.ico request: an app whose layout names its icon would
+       * otherwise see a 404 in the console next to the real error */
+      "<link rel=\"icon\" href=\"data:,\">"
       "<title>Failed to compile</title><style>"
       "body{margin:0;font:15px/1.5 system-ui,sans-serif;background:#fff;"
       "color:#111}main{max-width:60rem;margin:3rem auto;padding:0 1.5rem}"

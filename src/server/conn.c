@@ -17,6 +17,7 @@
 
 #include "server.h"
 #include "page/page.h"
+#include "ws/ws.h"
 
 #define MAX_BUFFERED_WHILE_BUSY (64 * 1024)
 #define WRITE_QUEUE_HIGH (256 * 1024)
@@ -129,6 +130,9 @@ static void on_timer(uv_timer_t *t) {
   case CN__CONN_HANDLING:
     handler_timeout(c);
     break;
+  case CN__CONN_WS:
+    cn__ws_timer(c);
+    break;
   }
 }
 
@@ -137,6 +141,8 @@ static void arm(cn__conn *c, uint64_t deadline_ms) {
   uv_timer_start(&c->timer, on_timer, deadline_ms > now ? deadline_ms - now : 0,
                  0);
 }
+
+void cn__conn_arm(cn__conn *c, uint64_t deadline_ms) { arm(c, deadline_ms); }
 
 /* ---------------------------------------------------------- dispatch */
 
@@ -153,8 +159,21 @@ static int after_run(cn__conn *c, cn_req *req) {
     return route_phase(c, req);
   c->state = req->msg.keep_alive && !c->close_after ? CN__CONN_IDLE
                                                     : CN__CONN_CLOSING;
-  if (cn__respond(req))
+  cn_ws *ws = NULL;
+  if (req->ws && res->status == 101 && !res->streaming && !c->close_after) {
+    ws = req->ws; /* the connection takes the socket over */
+    req->ws = NULL;
+    c->state = CN__CONN_WS;
+  }
+  if (cn__respond(req)) {
+    if (ws)
+      cn__ws_abandon(ws);
     return 0;
+  }
+  if (ws) {
+    cn__ws_start(c, ws);
+    return 0;
+  }
   return c->state == CN__CONN_IDLE && !c->paused && !c->sending_file;
 }
 
@@ -359,6 +378,10 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
   cn__conn *c = (cn__conn *)s;
   if (n == 0)
     return;
+  if (c->ws) {
+    cn__ws_read(c, buf->base, n);
+    return;
+  }
   if (n < 0) {
     if (c->cur)
       atomic_store(&c->cur->aborted, 1);
@@ -409,9 +432,15 @@ static void conn_resume(cn__conn *c) {
   }
 }
 
+void cn__conn_read_start(cn__conn *c) {
+  if (!c->closing && !c->reading &&
+      uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0)
+    c->reading = 1;
+}
+
 void cn__conn_request_finished(cn__conn *c) {
-  if (c->closing)
-    return;
+  if (c->closing || c->state == CN__CONN_WS)
+    return; /* a WebSocket's 101 was written: the socket has it now */
   size_t queued = uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp);
   if (c->paused && queued < WRITE_QUEUE_HIGH / 2)
     c->paused = 0;
@@ -479,6 +508,8 @@ void cn__conn_close(cn__conn *c) {
     else
       req->conn = NULL;
   }
+  if (c->ws)
+    cn__ws_conn_closed(c);
   c->closing = 2;
   uv_close((uv_handle_t *)&c->timer, on_close);
   uv_close((uv_handle_t *)&c->tcp, on_close);
@@ -521,6 +552,13 @@ void cn__conn_linger(cn__conn *c, uint64_t ms) {
 void cn__conn_shutdown(cn__conn *c) {
   if (c->closing)
     return;
+  if (c->state == CN__CONN_WS) {
+    if (c->ws)
+      cn__ws_shutdown(c);
+    else
+      cn__conn_close(c); /* its socket has not started yet */
+    return;
+  }
   if (c->state == CN__CONN_IDLE && !c->in.len && !c->writes &&
       !c->sending_file) {
     if (c->requests == 0) {

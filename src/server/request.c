@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "server.h"
+#include "ws/ws.h"
 #include "static/static_int.h"
 
 #define MAX_FREE_REQS 64
@@ -45,6 +46,8 @@ void cn__req_free(cn_req *req) {
   cn__loop *l = req->loop;
   if (req->memo_free)
     req->memo_free(req->memo);
+  if (req->ws) /* an upgrade that never happened */
+    cn__ws_abandon(req->ws);
   if (req->sreply.hold)
     cn__static_release(req->sreply.hold);
   if (req->sreply.fd >= 0)
@@ -223,7 +226,9 @@ char *cn_req_printf(cn_req *req, const char *fmt, ...) {
 int cn_res_status(cn_res *res, int status) {
   if (res->finished || res->streaming)
     return CN_ESTATE;
-  if (status < 100 || status > 999)
+  /* 1xx answers are the server's: 100 Continue is automatic and 101 is
+   * what cn_ws_accept sets */
+  if (status < 200 || status > 999)
     return CN_EINVAL;
   res->status = status;
   return 0;

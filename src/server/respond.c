@@ -65,7 +65,9 @@ static cn_str build_head(cn_req *req, int framing, uint64_t body_len,
                    (unsigned long long)body_len);
   else if (framing == 1)
     put(&w, "Transfer-Encoding: chunked\r\n", 28);
-  if (!req->msg.keep_alive)
+  if (res->status == 101)
+    put(&w, "Connection: Upgrade\r\n", 21);
+  else if (!req->msg.keep_alive)
     put(&w, "Connection: close\r\n", 19);
   else if (req->msg.rl.minor == 0)
     put(&w, "Connection: keep-alive\r\n", 24);

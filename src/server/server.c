@@ -16,6 +16,7 @@
 
 #include "dev/dev.h"
 #include "server.h"
+#include "ws/ws.h"
 
 extern _Thread_local cn__loop *cn__current_loop;
 
@@ -79,6 +80,8 @@ static void drain_posted(cn__loop *l) {
     cn__event *next = ev->next;
     if (ev->kind == CN__EV_DONE)
       cn__conn_handler_done(ev->req);
+    else if (ev->kind == CN__EV_WS)
+      cn__ws_event(ev);
     else
       cn__conn_stream_event(ev);
     ev = next;

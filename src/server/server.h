@@ -136,6 +136,7 @@ typedef enum cn__event_kind {
   CN__EV_CHUNK, /* a streamed write: data follows */
   CN__EV_END,   /* the stream is over */
   CN__EV_DONE,  /* the handler returned */
+  CN__EV_WS,    /* a WebSocket has messages from another thread (src/ws) */
 } cn__event_kind;
 
 /* Handler threads talk to a loop only through these, in FIFO order. A
@@ -206,6 +207,8 @@ struct cn_req {
   int auth_state;
   const struct cn_identity *identity;
   struct cn_ctx *data_ctx;
+  /* cn_ws_accept's socket, until the connection takes it (src/ws). */
+  struct cn_ws *ws;
   struct sockaddr_storage peer; /* copied from the connection */
   char ip[48];                  /* formatted on first use */
   cn_req *next_free;
@@ -222,6 +225,7 @@ enum cn__conn_state {
   CN__CONN_HANDLING, /* a handler thread has the request */
   CN__CONN_CLOSING,  /* no more requests; finishing writes */
   CN__CONN_LINGER,   /* after an error answer: draining input, then close */
+  CN__CONN_WS,       /* upgraded: the bytes are WebSocket frames (src/ws) */
 };
 
 struct cn__conn {
@@ -242,6 +246,7 @@ struct cn__conn {
   int in_shared;          /* the bytes being parsed are in loop->rbuf */
   int sending_file;       /* a sendfile is in progress */
   struct sockaddr_storage peer; /* the client, for cn_req_ip */
+  struct cn_ws *ws;       /* CN__CONN_WS: the socket it became */
   cn__conn *prev, *next;  /* the loop's list of live connections */
 };
 
@@ -321,6 +326,10 @@ void cn__conn_close(cn__conn *c);
 /* The handler returned (pool thread) or the stream advanced: loop thread. */
 void cn__conn_handler_done(cn_req *req);
 void cn__conn_stream_event(cn__event *ev);
+/* Arm c's timer for loop time deadline_ms; start reading if stopped
+ * (the WebSocket layer's use of the connection). */
+void cn__conn_arm(cn__conn *c, uint64_t deadline_ms);
+void cn__conn_read_start(cn__conn *c);
 /* Stop accepting more work on c; close it at once when idle. */
 void cn__conn_shutdown(cn__conn *c);
 /* Shut down our side, drain the client's bytes for up to ms, then close. */

@@ -9,10 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { launch, openPage } from './lib/browser.mjs';
 import { REPO, Server } from './lib/server.mjs';
 import { runCairn } from './routing/harness.mjs';
 
-let srv, dir, build;
+let srv, dir, build, browser;
 const url = (p) => `http://127.0.0.1:${srv.port}${p}`;
 const get = (p, init) => fetch(url(p), { redirect: 'manual', ...init });
 
@@ -31,7 +32,10 @@ before(async () => {
   await srv.ready(20000);
 });
 
-after(async () => { if (srv) await srv.stop(); });
+after(async () => {
+  if (browser) await browser.close();
+  if (srv) await srv.stop();
+});
 
 test('the build prints each page with the kind Next.js would give it', () => {
   const out = build.stdout;
@@ -170,6 +174,28 @@ test('dashboard: the shell with both fallbacks first, then activity, then stats'
   assert.match(text, /<\/script><\/body>\n<\/html>\n$/);
 });
 
+test('dashboard in Chromium: both fallbacks painted, then each section in its place, the clock ticking', async () => {
+  browser ??= await launch();
+  const page = await openPage(browser);
+  try {
+    await page.goto(url('/dashboard'), { waitUntil: 'commit' });
+    await page.waitForSelector('p.loading', { timeout: 10000 });
+    // activity (300 ms) replaces its fallback while stats (1 s) still shows its own
+    await page.waitForSelector('ol.activity li', { timeout: 10000 });
+    assert.equal(await page.textContent('ol.activity li'), 'ann signed up');
+    assert.match(await page.textContent('main'), /Counting visitors…/);
+    await page.waitForSelector('ul.stats li', { timeout: 10000 });
+    assert.equal(await page.$('p.loading'), null, 'no fallback left');
+    assert.equal(await page.$('cairn-defer'), null);
+    // h2 Visitors, its stats, h2 Recent activity, its list: in that order
+    const order = await page.$$eval('main > *', (els) => els.map((e) => e.tagName + (e.className ? `.${e.className}` : '')));
+    assert.deepEqual(order.filter((x) => /^(H2|UL|OL)/.test(x)), ['H2', 'UL.stats', 'H2', 'OL.activity']);
+    // The page's own EventSource fills the clock from /api/clock.
+    await page.waitForFunction(() => /^\d\d:\d\d:\d\d$/.test(document.getElementById('clock').textContent), null, { timeout: 10000 });
+    assert.deepEqual(page.errors, []);
+  } finally { await page.closeAll(); }
+});
+
 test('/api/clock: Server-Sent Events with ids, a retry and the time', async () => {
   const r = await get('/api/clock?count=2&every=10');
   assert.equal(r.headers.get('content-type'), 'text/event-stream; charset=utf-8');
@@ -242,4 +268,88 @@ test('the admin action revalidates the tag "posts": the blog renders afresh', as
   assert.match(await r.text(), /<p class="done">The blog will be rendered afresh on its next visit.<\/p>/);
   assert.equal((await get('/blog')).headers.get('x-cairn-cache'), 'REVALIDATED');
   assert.equal((await get('/blog')).headers.get('x-cairn-cache'), 'HIT');
+});
+
+// ------------------------------------------- the forms in Chromium, JS off and on
+
+// The sign-up form as a person fills it: bad values first, then good ones.
+async function signUp(page, { name, age }) {
+  await page.fill('input[name=name]', name);
+  await page.fill('input[name=email]', 'ann@example.com');
+  await page.fill('input[name=age]', age);
+  await page.selectOption('select[name=plan]', 'pro');
+  await page.click('button');
+}
+
+for (const js of [false, true]) {
+  const how = js ? 'with JavaScript' : 'without JavaScript';
+
+  test(`sign-up in Chromium ${how}: errors shown with what was typed, then welcome and the cookie`, async () => {
+    browser ??= await launch();
+    const page = await openPage(browser, { javaScriptEnabled: js });
+    try {
+      await page.goto(url('/signup'));
+      if (js) await page.evaluate(() => { window.stayed = 'same document'; });
+      await signUp(page, { name: 'A', age: '7' });
+      await page.waitForSelector('span.error');
+      assert.deepEqual(await page.$$eval('span.error', (s) => s.map((e) => e.textContent)),
+        ['Name must be 2 to 40 characters long', 'Age must be a whole number from 13 to 130']);
+      assert.equal(await page.inputValue('input[name=name]'), 'A');
+      assert.equal(await page.inputValue('input[name=age]'), '7');
+      await signUp(page, { name: 'Ann', age: '30' });
+      await page.waitForSelector('p.welcome');
+      assert.equal(await page.textContent('p.welcome'), 'Welcome, Ann! A cookie now remembers you.');
+      const cookies = await page.context().cookies();
+      assert.deepEqual(cookies.filter((c) => c.name === 'member').map((c) => [c.value, c.httpOnly, c.sameSite]),
+        [['1', true, 'Lax']]);
+      // With the script the page was updated in place, never reloaded.
+      assert.equal(await page.evaluate(() => window.stayed), js ? 'same document' : undefined);
+      assert.equal(page.url(), url('/signup'));
+      assert.deepEqual(page.errors, []);
+    } finally { await page.closeAll(); }
+  });
+
+  test(`a new post in Chromium ${how}: the redirect lands on the post and the blog lists it`, async () => {
+    browser ??= await launch();
+    const page = await openPage(browser, { javaScriptEnabled: js });
+    try {
+      const title = `Written ${how}`;
+      await page.goto(url('/blog/new'));
+      if (js) await page.evaluate(() => { window.stayed = 'same document'; });
+      await page.fill('input[name=title]', title);
+      await page.fill('textarea[name=body]', 'From a real browser.');
+      await page.click('button');
+      await page.waitForURL(/\/blog\/written-.*-\d+$/);
+      assert.equal(await page.textContent('h1'), title);
+      assert.equal(await page.evaluate(() => window.stayed), js ? 'same document' : undefined);
+      await page.goto(url('/blog'));
+      assert.ok((await page.$$eval('a', (as) => as.map((a) => a.textContent))).includes(title));
+      assert.deepEqual(page.errors, []);
+    } finally { await page.closeAll(); }
+  });
+}
+
+test('in Chromium: the form is busy, its button disabled, while its action is pending', async () => {
+  browser ??= await launch();
+  const page = await openPage(browser);
+  try {
+    await page.goto(url('/signup'));
+    // The answer is held in the browser until the test has looked: the
+    // action has run on the server, the page does not have its answer yet.
+    let release;
+    const held = new Promise((r) => { release = r; });
+    await page.route('**/signup', async (route) => {
+      if (route.request().method() !== 'POST') return route.continue();
+      const answer = await route.fetch();
+      await held;
+      return route.fulfill({ response: answer });
+    });
+    await signUp(page, { name: 'Bea', age: '40' });
+    await page.waitForSelector('form[aria-busy=true][data-pending]');
+    assert.equal(await page.isDisabled('form button'), true);
+    release();
+    await page.waitForSelector('p.welcome');
+    assert.equal(await page.$('form[aria-busy]'), null);
+    assert.equal(await page.textContent('p.welcome'), 'Welcome, Bea! A cookie now remembers you.');
+  } finally { await page.closeAll(); }
 });

@@ -11,10 +11,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { launch, openPage } from './lib/browser.mjs';
 import { REPO, Server } from './lib/server.mjs';
 import { runCairn } from './routing/harness.mjs';
 
-let srv, dir;
+let srv, dir, browser;
 const url = (p) => `http://127.0.0.1:${srv.port}${p}`;
 const key = () => randomBytes(6).toString('hex');
 const release = async (k) => assert.equal(await (await fetch(url(`/api/release?key=${k}`))).text(), 'released');
@@ -31,7 +32,10 @@ before(async () => {
   await srv.ready(20000);
 });
 
-after(async () => { if (srv) await srv.stop(); });
+after(async () => {
+  if (browser) await browser.close();
+  if (srv) await srv.stop();
+});
 
 // Read a fetch body until pred(text so far) holds; returns the text.
 async function readUntil(reader, state, pred, what) {
@@ -197,4 +201,73 @@ test('an event stream whose client leaves: the handler sees it and stops', async
     if (closed !== 11) await new Promise((res) => setTimeout(res, 50));
   }
   assert.equal(closed, 11, 'the handler got CN_ECLOSED and cn_req_aborted said 1');
+});
+
+// ---------------------------------------------------------- in Chromium
+
+test('in Chromium: the fallback shows first, then the section takes its place in the page', async () => {
+  browser ??= await launch();
+  const page = await openPage(browser);
+  try {
+    const k = key();
+    // 'commit': the navigation is answered before the body is complete
+    await page.goto(url(`/gate?k=${k}`), { waitUntil: 'commit' });
+    await page.waitForSelector('cairn-defer p', { timeout: 10000 });
+    assert.equal(await page.textContent('main'), 'GateFALLBACK\n');
+    // The whole shell is there (only </body></html> wait for the section)
+    assert.equal(await page.textContent('footer'), 'end');
+    assert.doesNotMatch(await page.content(), /SLOW CONTENT/);
+    await release(k);
+    await page.waitForFunction(() => !document.querySelector('cairn-defer'), null, { timeout: 10000 });
+    // In place: inside <main> between the heading and the footer, the
+    // fallback gone, no leftover container.
+    assert.equal(await page.innerHTML('main'), `<h1>Gate</h1><p>SLOW CONTENT 1 ${k}</p>\n\n`);
+    assert.equal(await page.textContent('footer'), 'end');
+    assert.equal(await page.$('[id^=cc]'), null);
+    assert.deepEqual(page.errors, []);
+  } finally { await page.closeAll(); }
+});
+
+test('in Chromium without JavaScript: the section still arrives, after the page', async () => {
+  browser ??= await launch();
+  const page = await openPage(browser, { javaScriptEnabled: false });
+  try {
+    const k = key();
+    await page.goto(url(`/gate?k=${k}`), { waitUntil: 'commit' });
+    await page.waitForSelector('cairn-defer p', { timeout: 10000 });
+    await release(k);
+    await page.waitForSelector('#cc0', { timeout: 10000 });
+    assert.equal(await page.textContent('#cc0'), `SLOW CONTENT 1 ${k}\n`);
+    assert.equal(await page.textContent('cairn-defer'), 'FALLBACK');
+  } finally { await page.closeAll(); }
+});
+
+test('in Chromium: EventSource reads the events, ids and multi-line data, and reconnects with Last-Event-ID', async () => {
+  browser ??= await launch();
+  const page = await openPage(browser);
+  try {
+    await page.goto(url('/gate-missing-page-is-fine'));
+    const k = key();
+    const asks = [];
+    page.on('request', (r) => { if (r.url().includes(`/api/sse?k=${k}`)) asks.push(r); });
+    const got = await page.evaluate((u) => new Promise((resolve, reject) => {
+      const es = new EventSource(u);
+      const seen = [];
+      es.addEventListener('n', (e) => {
+        seen.push({ id: e.lastEventId, data: e.data });
+        if (seen.length === 3) resolve(seen);
+      });
+      es.onerror = () => { if (seen.length < 3) { es.close(); reject(new Error('EventSource failed')); } };
+      window.es = es;
+    }), `/api/sse?k=${k}&count=3`);
+    assert.deepEqual(got, [1, 2, 3].map((n) => ({ id: String(n), data: `line one ${n}\nline two` })));
+    // The stream ends after three; the browser comes back after the
+    // server's retry (1.5 s) and says where it stopped.
+    const deadline = Date.now() + 10000;
+    while (asks.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(asks.length, 2, 'the browser reconnected');
+    assert.equal((await asks[0].allHeaders())['last-event-id'], undefined);
+    assert.equal((await asks[1].allHeaders())['last-event-id'], '3');
+    await page.evaluate(() => window.es.close());
+  } finally { await page.closeAll(); }
 });

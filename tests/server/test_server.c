@@ -5,6 +5,7 @@
  *   cn-test-server --public DIR [--config FILE]     (PORT, HOSTNAME apply)
  */
 #include <cairn.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -168,6 +169,92 @@ static int home(cn_req *req, cn_res *res) {
   return cn_res_send(res, page, sizeof page - 1);
 }
 
+/* GET /ws: a WebSocket that echoes each message, and obeys a few text
+ * commands: "close CODE REASON" closes; "flood N SIZE" sends N messages of
+ * SIZE bytes at once; "thread N" sends "t1".."tN" from another thread;
+ * "open" answers how many sockets are open. */
+static atomic_int ws_open;
+
+static void ws_opened(cn_ws *ws) {
+  atomic_fetch_add(&ws_open, 1);
+  cn_ws_send(ws, "hello", 5, 0);
+}
+
+typedef struct ws_job {
+  cn_ws *ws;
+  long n;
+} ws_job;
+
+static void *ws_thread(void *arg) {
+  ws_job *job = arg;
+  cn_ws *ws = job->ws;
+  long n = job->n;
+  free(job);
+  char m[32];
+  for (long i = 1; i <= n; i++) {
+    int len = snprintf(m, sizeof m, "t%ld", i);
+    if (cn_ws_send(ws, m, (size_t)len, 0))
+      break;
+  }
+  cn_ws_unref(ws);
+  return NULL;
+}
+
+static void ws_message(cn_ws *ws, const char *data, size_t len, int binary) {
+  char cmd[160];
+  long a = 0, b = 0;
+  snprintf(cmd, sizeof cmd, "%.*s", (int)(len < sizeof cmd ? len : sizeof cmd - 1),
+           data);
+  if (!binary && !strncmp(cmd, "close ", 6)) {
+    char reason[128] = "";
+    sscanf(cmd + 6, "%ld %127[^\n]", &a, reason);
+    if (cn_ws_close(ws, (int)a, reason))
+      cn_ws_send(ws, "bad close", 9, 0);
+  } else if (!binary && sscanf(cmd, "flood %ld %ld", &a, &b) == 2) {
+    char *big = malloc((size_t)b);
+    if (!big)
+      return;
+    memset(big, 'x', (size_t)b);
+    int rc = 0;
+    for (long i = 0; i < a && !rc; i++)
+      rc = cn_ws_send(ws, big, (size_t)b, 1);
+    free(big);
+  } else if (!binary && sscanf(cmd, "thread %ld", &a) == 1) {
+    pthread_t t;
+    ws_job *job = malloc(sizeof *job);
+    if (!job)
+      return;
+    job->ws = ws;
+    job->n = a;
+    cn_ws_ref(ws); /* the thread's, dropped when it ends */
+    if (pthread_create(&t, NULL, ws_thread, job)) {
+      cn_ws_unref(ws);
+      free(job);
+      return;
+    }
+    pthread_detach(t);
+  } else if (!binary && !strcmp(cmd, "open")) {
+    int n = snprintf(cmd, sizeof cmd, "open %d", atomic_load(&ws_open));
+    cn_ws_send(ws, cmd, (size_t)n, 0);
+  } else {
+    cn_ws_send(ws, data, len, binary);
+  }
+}
+
+static void ws_closed(cn_ws *ws, int code) {
+  (void)code;
+  atomic_fetch_sub(&ws_open, 1);
+  (void)ws;
+}
+
+static const cn_ws_handler ws_echo = {ws_opened, ws_message, ws_closed};
+
+static int ws_route(cn_req *req, cn_res *res) {
+  (void)res;
+  int rc = cn_ws_accept(req, &ws_echo, NULL, "cairn.test");
+  return rc == CN_EINVAL ? 0 : rc; /* a refused handshake has its answer */
+}
+
 int main(int argc, char **argv) {
   const char *public_dir = NULL, *config_file = NULL;
   for (int i = 1; i < argc; i++) {
@@ -210,6 +297,7 @@ int main(int argc, char **argv) {
   rc |= cn_app_route(app, "GET", "/api/counter", count_get, &inline_cfg);
   rc |= cn_app_route(app, "POST", "/api/counter", count_post, &inline_cfg);
   rc |= cn_app_route(app, "GET", "/", home, &inline_cfg);
+  rc |= cn_app_route(app, "GET", "/ws", ws_route, NULL);
   const cn_route_config bounded = {.max_duration_ms = 300};
   rc |= cn_app_route(app, "GET", "/api/bounded", do_sleep, &bounded);
   if (public_dir)
