@@ -272,7 +272,8 @@ static int execute(cn_ctx *caller, run *r) {
     r->c->detail = "the database is not available";
     rc = CN_EIO;
   } else if (ctx->kind == CN_QUERY) {
-    rc = cn__store_read(st, body, r, NULL);
+    r->c->ts = cn__store_ts(st); /* before the snapshot: a lower bound */
+    rc = cn__store_read(st, body, r, r->c->reads);
   } else if (ctx->kind == CN_MUTATION) {
     rc = cn__store_write(st, body, r, NULL, NULL, &r->c->ts);
   } else {

@@ -209,7 +209,11 @@ typedef struct cn__call {
   /* out */
   json_t *result;        /* success: a new reference (JSON null for NULL) */
   json_t *errors;        /* argument errors {field: message}, new ref */
-  uint64_t ts;           /* a mutation's commit timestamp */
+  uint64_t ts;           /* a mutation's commit timestamp; for a query,
+                            the last commit before its snapshot (what it
+                            saw is at least that recent) */
+  cn__rwset *reads;      /* in: where a top-level query records the tables
+                            it read (live queries); NULL: not wanted */
   const cn__fn *fn;      /* the function found, NULL when none */
   int wrong_kind;        /* found, but of another kind (CN_ENOENT) */
   int internal;          /* a failure the caller must see as a 500 */

@@ -14,6 +14,7 @@
 #include "actions/actions.h"
 #include "cache/cache.h"
 #include "data/data.h"
+#include "live/live.h"
 #include "env/env.h"
 #include "page/page.h"
 #include "server/server.h"
@@ -211,9 +212,11 @@ static int list_functions(const cn_manifest *m, const char *prog) {
  * mounted; before the server listens, so a failing migration stops the
  * start. Prerendering gets a scratch database instead (data.h). */
 static int setup_data(cn_app *app, const cn_manifest *m, const cn_config *cfg,
-                      const cli_opts *o, cn__data **out, const char *prog) {
+                      const cli_opts *o, cn__data **out, cn__live **live,
+                      const char *prog) {
   char err[1024];
   *out = NULL;
+  *live = NULL;
   if (!m->ndata && !m->nmigrations)
     return 0;
   cn__data_opts d = {.mods = m->data,
@@ -234,6 +237,17 @@ static int setup_data(cn_app *app, const cn_manifest *m, const cn_config *cfg,
   cn__data_set_global(*out);
   if (cn__data_mount(app)) {
     fprintf(stderr, "%s: cannot add /_cairn/query\n", prog);
+    return 1;
+  }
+  if (o->prerender)
+    return 0; /* nothing stays live in a build */
+  /* Live queries: subscriptions over /_cairn/sync, re-run on commits. */
+  rc = cn__live_start(*out, live);
+  if (!rc)
+    rc = cn__live_mount(app, *live);
+  if (rc) {
+    fprintf(stderr, "%s: cannot start live queries: %s\n", prog,
+            cn_strerror(rc));
     return 1;
   }
   return 0;
@@ -260,9 +274,10 @@ int cn_main(const cn_manifest *m, int argc, char **argv) {
     return 1;
   }
   cn__data *data = NULL;
+  cn__live *live = NULL;
   rc = add_routes(app, m, &cfg, prog);
   if (!rc)
-    rc = setup_data(app, m, &cfg, &o, &data, prog);
+    rc = setup_data(app, m, &cfg, &o, &data, &live, prog);
   /* Before prerendering too: the forms it writes carry this key's IDs. */
   if (!rc && cn__actions_init(m->actions_key))
     rc = 1;
@@ -284,8 +299,10 @@ int cn_main(const cn_manifest *m, int argc, char **argv) {
   }
   /* The server has drained: what is still running is a handler past its
    * drain time, which the close waits for a little. */
+  cn__live_stop(live); /* no query runs after this */
   cn__data_set_global(NULL);
   cn__data_close(data, 5000);
+  cn__live_free(live); /* after the store's writer has drained */
   cn_app_free(app);
   return rc;
 }

@@ -107,6 +107,20 @@ int cn_ws_close(cn_ws *ws, int code, const char *reason) {
   return enqueue(ws, reason, n, 0, 1, code);
 }
 
+size_t cn__ws_backlog(cn_ws *ws) {
+  pthread_mutex_lock(&ws->mu);
+  size_t n = ws->pending;
+  pthread_mutex_unlock(&ws->mu);
+  return n;
+}
+
+int cn__ws_close_code(cn_ws *ws, int code, const char *reason) {
+  size_t n = reason ? strlen(reason) : 0;
+  if (!ws || code < 1000 || code > 4999 || n > 123)
+    return CN_EINVAL;
+  return enqueue(ws, reason, n, 0, 1, code);
+}
+
 /* ------------------------------------------------------------- output */
 
 typedef struct ws_write {

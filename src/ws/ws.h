@@ -153,6 +153,12 @@ void cn__ws_shutdown(cn__conn *c); /* the server stops: close 1001 */
 void cn__ws_conn_closed(cn__conn *c);
 /* A CN__EV_WS event posted by another thread (loop thread). */
 void cn__ws_event(cn__event *ev);
+/* For the server's own protocols (live queries): the bytes sent and not
+ * yet taken for writing (a slow reader's backlog), and a close with any
+ * valid code (1008, 4400...) rather than cn_ws_close's application range.
+ * Any thread. */
+size_t cn__ws_backlog(cn_ws *ws);
+int cn__ws_close_code(cn_ws *ws, int code, const char *reason);
 /* A request that was given an upgrade it will not use (the connection
  * went before the 101 was written): drop the socket's reference. */
 void cn__ws_abandon(cn_ws *ws);

@@ -1,0 +1,658 @@
+/*
+ * The live-query engine thread: query instances shared by key, commits
+ * marking them dirty, one re-run per dirty instance, and transitions (see
+ * live.h for the whole design).
+ */
+#include <stdio.h>
+
+#include "live/live_int.h"
+
+/* A session whose socket holds more than this unsent waits; one that waits
+ * longer than BEHIND_MS is closed with 1008. */
+#define BACKLOG_HIGH (256 * 1024)
+#define BEHIND_MS 10000
+#define TICK_MS 50
+
+/* ------------------------------------------------------------ identity */
+
+void lv_ident_unref(lv_ident *who) {
+  if (!who || atomic_fetch_sub(&who->refs, 1) != 1)
+    return;
+  json_decref(who->claims);
+  cn__free(who);
+}
+
+/* ------------------------------------------------------------ instances */
+
+static uint64_t hash(const char *s, size_t n) {
+  uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+  for (size_t i = 0; i < n; i++)
+    h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+  return h;
+}
+
+static int grow_table(cn__live *lv) {
+  size_t nb = lv->nbuckets ? lv->nbuckets * 2 : 256;
+  lv_q **t = cn__calloc(nb, sizeof *t);
+  if (!t)
+    return CN_ENOMEM;
+  for (size_t i = 0; i < lv->nbuckets; i++)
+    for (lv_q *q = lv->table[i], *n; q; q = n) {
+      n = q->hnext;
+      q->hnext = t[q->hash & (nb - 1)];
+      t[q->hash & (nb - 1)] = q;
+    }
+  cn__free(lv->table);
+  lv->table = t;
+  lv->nbuckets = nb;
+  return 0;
+}
+
+/* The instance key: path, canonical arguments, identity. OUT: *key (heap),
+ * *len. */
+static int make_key(const char *path, const json_t *args, const lv_ident *who,
+                    char **key, size_t *len) {
+  char *a = json_dumps(args, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+  if (!a)
+    return CN_ENOMEM;
+  cn__buf b = {0};
+  int rc = cn__buf_appendf(&b, "%s%c%s%c%s", path, 0, a, 0,
+                           who ? who->key : "");
+  free(a);
+  if (rc) {
+    cn__buf_free(&b);
+    return CN_ENOMEM;
+  }
+  *key = b.ptr;
+  *len = b.len;
+  return 0;
+}
+
+static lv_q *find_q(cn__live *lv, const char *key, size_t len, uint64_t h) {
+  if (!lv->nbuckets)
+    return NULL;
+  for (lv_q *q = lv->table[h & (lv->nbuckets - 1)]; q; q = q->hnext)
+    if (q->hash == h && !memcmp(q->key, key, len + 1))
+      return q;
+  return NULL;
+}
+
+static void free_q(cn__live *lv, lv_q *q) {
+  lv_q **pp = &lv->table[q->hash & (lv->nbuckets - 1)];
+  while (*pp != q)
+    pp = &(*pp)->hnext;
+  *pp = q->hnext;
+  lv->nq--;
+  atomic_fetch_sub(&lv->ninstances, 1);
+  cn__free(q->key);
+  cn__free(q->path);
+  json_decref(q->args);
+  lv_ident_unref(q->who);
+  cn__rwset_clear(&q->reads);
+  cn__free(q->value);
+  cn__free(q->failure);
+  cn__free(q);
+}
+
+/* Run q's query now. 1 when what a subscriber would see changed. */
+static int run_q(cn__live *lv, lv_q *q) {
+  cn_ctx ctx;
+  cn__ctx_init(&ctx, lv->d, q->who ? &q->who->id : NULL);
+  cn__rwset reads = {0};
+  cn__call c = {.kind = CN_QUERY, .path = cn__cstr(q->path), .args = q->args,
+                .reads = &reads};
+  int rc = cn__data_run(&ctx, &c);
+  atomic_fetch_add(&lv->runs, 1);
+  char *value = NULL, *failure = NULL;
+  if (!rc) {
+    value = json_dumps(c.result, JSON_COMPACT | JSON_ENCODE_ANY);
+  } else {
+    const char *code;
+    cn__data_status(rc, &c, &code);
+    json_t *m = json_string(c.internal ? "Server Error"
+                                       : c.message ? c.message
+                                                   : cn_strerror(rc));
+    char *ms = m ? json_dumps(m, JSON_ENCODE_ANY) : NULL;
+    cn__buf b = {0};
+    if (ms && !cn__buf_appendf(&b, "\"code\":\"%s\",\"errorMessage\":%s", code,
+                               ms))
+      failure = b.ptr;
+    else
+      cn__buf_free(&b);
+    free(ms);
+    json_decref(m);
+  }
+  json_decref(c.result);
+  json_decref(c.errors);
+  cn__ctx_done(&ctx);
+  /* json_dumps' memory is malloc's: keep it in cn__ memory. */
+  char *v = value ? cn__strdup(value) : NULL;
+  free(value);
+  int changed;
+  if (!rc && v) {
+    changed = q->failed || !q->value || strcmp(q->value, v);
+    cn__free(q->value);
+    cn__free(q->failure);
+    q->value = v;
+    q->failure = NULL;
+    q->failed = 0;
+  } else {
+    if (!failure)
+      failure = cn__strdup("\"code\":\"internal\",\"errorMessage\":\"Server Error\"");
+    changed = !q->failed || !q->failure || !failure ||
+              strcmp(q->failure, failure);
+    cn__free(q->value);
+    cn__free(q->failure);
+    cn__free(v);
+    q->value = NULL;
+    q->failure = failure;
+    q->failed = 1;
+  }
+  q->ts = c.ts;
+  /* The new read set replaces the old: what this run read is what a
+   * commit must touch to change its answer. A failed run keeps the
+   * tables it got to, and with none it listens to everything (a query
+   * that failed before reading may succeed after any commit). */
+  cn__rwset_clear(&q->reads);
+  q->reads = reads;
+  if (rc && !q->reads.n)
+    q->reads.overflow = 1;
+  return changed;
+}
+
+/* ------------------------------------------------------- modifications */
+
+/* The modification a subscriber gets for q's state. Heap text. */
+static char *mod_text(const lv_q *q, int64_t qid) {
+  cn__buf b = {0};
+  int rc = q->failed
+               ? cn__buf_appendf(&b, "{\"type\":\"failed\",\"queryId\":%lld,%s}",
+                                 (long long)qid, q->failure)
+               : cn__buf_appendf(&b, "{\"type\":\"updated\",\"queryId\":%lld,"
+                                     "\"value\":%s}",
+                                 (long long)qid, q->value);
+  if (rc) {
+    cn__buf_free(&b);
+    return NULL;
+  }
+  return b.ptr;
+}
+
+/* Keep text (taken) as session s's pending change for qid. */
+static void set_mod(lv_session *s, int64_t qid, char *text) {
+  if (!text) {
+    lv_fatal(s, "out of memory");
+    return;
+  }
+  for (size_t i = 0; i < s->nmods; i++)
+    if (s->mods[i].qid == qid) { /* collapse: the newest wins */
+      cn__free(s->mods[i].text);
+      s->mods[i].text = text;
+      return;
+    }
+  if (s->nmods == s->capmods) {
+    size_t cap = s->capmods ? s->capmods * 2 : 8;
+    lv_mod *m = cn__realloc(s->mods, cap * sizeof *m);
+    if (!m) {
+      cn__free(text);
+      lv_fatal(s, "out of memory");
+      return;
+    }
+    s->mods = m;
+    s->capmods = cap;
+  }
+  s->mods[s->nmods++] = (lv_mod){qid, text};
+  atomic_fetch_add(&s->lv->pushes, 1);
+}
+
+/* ------------------------------------------------------- subscriptions */
+
+static lv_sub *find_sub(lv_session *s, int64_t qid, size_t *at) {
+  for (size_t i = 0; i < s->nsubs; i++)
+    if (s->subs[i]->qid == qid) {
+      if (at)
+        *at = i;
+      return s->subs[i];
+    }
+  return NULL;
+}
+
+/* Subscribe s as qid to path + args with its identity, running the query
+ * when no client has it yet. 0 or CN_ENOMEM. */
+static int subscribe(cn__live *lv, lv_session *s, int64_t qid,
+                     const char *path, json_t *args) {
+  char *key;
+  size_t len;
+  if (make_key(path, args, s->who, &key, &len))
+    return CN_ENOMEM;
+  uint64_t h = hash(key, len);
+  lv_q *q = find_q(lv, key, len, h);
+  if (!q) {
+    if ((lv->nq + 1) * 2 > lv->nbuckets && grow_table(lv)) {
+      cn__free(key);
+      return CN_ENOMEM;
+    }
+    q = cn__calloc(1, sizeof *q);
+    if (!q || !(q->path = cn__strdup(path))) {
+      cn__free(q);
+      cn__free(key);
+      return CN_ENOMEM;
+    }
+    q->key = key;
+    q->hash = h;
+    q->args = json_incref(args);
+    if ((q->who = s->who))
+      atomic_fetch_add(&q->who->refs, 1);
+    q->hnext = lv->table[h & (lv->nbuckets - 1)];
+    lv->table[h & (lv->nbuckets - 1)] = q;
+    lv->nq++;
+    atomic_fetch_add(&lv->ninstances, 1);
+    run_q(lv, q);
+  } else {
+    cn__free(key);
+  }
+  lv_sub *sub = cn__calloc(1, sizeof *sub);
+  if (sub && s->nsubs == s->capsubs) {
+    size_t cap = s->capsubs ? s->capsubs * 2 : 8;
+    lv_sub **grown = cn__realloc(s->subs, cap * sizeof *grown);
+    if (grown)
+      s->subs = grown, s->capsubs = cap;
+    else
+      cn__free(sub), sub = NULL;
+  }
+  if (!sub) {
+    if (!q->nsubs)
+      free_q(lv, q);
+    return CN_ENOMEM;
+  }
+  sub->s = s;
+  sub->qid = qid;
+  sub->q = q;
+  sub->next = q->subs;
+  if (q->subs)
+    q->subs->prev = sub;
+  q->subs = sub;
+  q->nsubs++;
+  s->subs[s->nsubs++] = sub;
+  set_mod(s, qid, mod_text(q, qid));
+  return 0;
+}
+
+static void unsubscribe(cn__live *lv, lv_session *s, size_t at) {
+  lv_sub *sub = s->subs[at];
+  lv_q *q = sub->q;
+  if (sub->prev)
+    sub->prev->next = sub->next;
+  else
+    q->subs = sub->next;
+  if (sub->next)
+    sub->next->prev = sub->prev;
+  if (--q->nsubs == 0)
+    free_q(lv, q);
+  s->subs[at] = s->subs[--s->nsubs];
+  cn__free(sub);
+}
+
+/* ----------------------------------------------------------- messages */
+
+/* {"type":"modify","baseVersion":N,"newVersion":N+1,"modifications":[...]} */
+static void modify(cn__live *lv, lv_session *s, json_t *msg) {
+  json_t *base = json_object_get(msg, "baseVersion");
+  json_t *next = json_object_get(msg, "newVersion");
+  json_t *mods = json_object_get(msg, "modifications");
+  if (!json_is_integer(base) || json_integer_value(base) != s->qs) {
+    lv_fatal(s, "modify: baseVersion is not the current query set version");
+    return;
+  }
+  if (!json_is_integer(next) || json_integer_value(next) != s->qs + 1 ||
+      !json_is_array(mods)) {
+    lv_fatal(s, "modify: newVersion must be baseVersion + 1, with an array "
+                "of modifications");
+    return;
+  }
+  size_t i;
+  json_t *m;
+  json_array_foreach(mods, i, m) {
+    const char *type = json_string_value(json_object_get(m, "type"));
+    json_t *qid = json_object_get(m, "queryId");
+    if (!type || !json_is_integer(qid)) {
+      lv_fatal(s, "modify: each modification has a type and a queryId");
+      return;
+    }
+    int64_t id = json_integer_value(qid);
+    size_t at;
+    if (!strcmp(type, "add")) {
+      const char *path = json_string_value(json_object_get(m, "path"));
+      json_t *args = json_object_get(m, "args");
+      if (!path || (args && !json_is_object(args))) {
+        lv_fatal(s, "modify: add needs a path and an args object");
+        return;
+      }
+      if (find_sub(s, id, NULL)) {
+        lv_fatal(s, "modify: that queryId is already in the set");
+        return;
+      }
+      json_t *empty = args ? NULL : json_object();
+      int rc = subscribe(lv, s, id, path, args ? args : empty);
+      json_decref(empty);
+      if (rc) {
+        lv_fatal(s, "out of memory");
+        return;
+      }
+    } else if (!strcmp(type, "remove")) {
+      if (!find_sub(s, id, &at)) {
+        lv_fatal(s, "modify: remove of a queryId not in the set");
+        return;
+      }
+      unsubscribe(lv, s, at);
+      cn__buf b = {0};
+      if (cn__buf_appendf(&b, "{\"type\":\"removed\",\"queryId\":%lld}",
+                          (long long)id))
+        cn__buf_free(&b);
+      set_mod(s, id, b.ptr);
+    } else {
+      lv_fatal(s, "modify: a modification is \"add\" or \"remove\"");
+      return;
+    }
+    if (s->dead)
+      return;
+  }
+  s->qs++;
+}
+
+void lv_handle(cn__live *lv, lv_session *s, json_t *msg) {
+  const char *type = json_string_value(json_object_get(msg, "type"));
+  if (s->dead)
+    return;
+  if (type && !strcmp(type, "modify"))
+    modify(lv, s, msg);
+  else if (type && !strcmp(type, "mutation"))
+    lv_fatal(s, "a mutation needs an integer requestId, a path and an "
+                "args object");
+  else if (type && !strcmp(type, "action"))
+    lv_fatal(s, "an action needs an integer requestId, a path and an args "
+                "object");
+  else if (type && type[0] == '(')
+    lv_fatal(s, "a message is a JSON object with a \"type\"");
+  else
+    lv_fatal(s, "unknown message type");
+}
+
+/* ------------------------------------------------------------ sessions */
+
+void lv_session_unref(lv_session *s) {
+  if (!s || atomic_fetch_sub(&s->refs, 1) != 1)
+    return;
+  lv_ident_unref(s->who);
+  cn_ws_unref(s->ws);
+  pthread_mutex_destroy(&s->mu);
+  cn__free(s);
+}
+
+/* The socket closed: its queries go, the memory when no call holds it. */
+static void end_session(cn__live *lv, lv_session *s) {
+  if (s->ended)
+    return;
+  s->ended = s->dead = 1;
+  while (s->nsubs)
+    unsubscribe(lv, s, s->nsubs - 1);
+  for (size_t i = 0; i < s->nmods; i++)
+    cn__free(s->mods[i].text);
+  cn__free(s->mods);
+  cn__free(s->subs);
+  if (s->prev)
+    s->prev->next = s->next;
+  else if (lv->sessions == s)
+    lv->sessions = s->next;
+  if (s->next)
+    s->next->prev = s->prev;
+  s->prev = s->next = NULL;
+  s->mods = NULL;
+  s->subs = NULL;
+  s->nmods = 0;
+  atomic_fetch_sub(&lv->nsessions, 1);
+  lv_session_unref(s);
+}
+
+static void add_session(cn__live *lv, lv_session *s) {
+  if (s->ended || s->prev || s->next || lv->sessions == s)
+    return;
+  s->next = lv->sessions;
+  if (lv->sessions)
+    lv->sessions->prev = s;
+  lv->sessions = s;
+}
+
+/* Send s its transition when it has something new and room for it. */
+static void flush(cn__live *lv, lv_session *s, uint64_t now) {
+  uint64_t end_ts = lv->processed_ts > s->sent_ts ? lv->processed_ts
+                                                  : s->sent_ts;
+  int owed = s->want_ts > s->sent_ts && end_ts >= s->want_ts;
+  if (s->dead || (!s->nmods && !owed && s->qs == s->sent_qs &&
+                  s->idv == s->sent_idv))
+    return;
+  if (cn__ws_backlog(s->ws) > BACKLOG_HIGH) {
+    if (!s->behind_since)
+      s->behind_since = now;
+    else if (now - s->behind_since > BEHIND_MS) {
+      s->dead = 1;
+      cn__ws_close_code(s->ws, 1008, "the client reads too slowly");
+    }
+    return;
+  }
+  s->behind_since = 0;
+  cn__buf b = {0};
+  int rc = cn__buf_appendf(
+      &b,
+      "{\"type\":\"transition\",\"startVersion\":{\"querySet\":%lld,"
+      "\"identity\":%lld,\"ts\":\"%llu\"},\"endVersion\":{\"querySet\":%lld,"
+      "\"identity\":%lld,\"ts\":\"%llu\"},\"modifications\":[",
+      (long long)s->sent_qs, (long long)s->sent_idv,
+      (unsigned long long)s->sent_ts, (long long)s->qs, (long long)s->idv,
+      (unsigned long long)end_ts);
+  for (size_t i = 0; !rc && i < s->nmods; i++)
+    rc = cn__buf_appendf(&b, "%s%s", i ? "," : "", s->mods[i].text);
+  if (!rc)
+    rc = cn__buf_append(&b, "]}", 2);
+  if (!rc)
+    rc = lv_send(s, b.ptr, b.len);
+  cn__buf_free(&b);
+  if (rc)
+    return; /* closed or too far behind: its close job follows */
+  for (size_t i = 0; i < s->nmods; i++)
+    cn__free(s->mods[i].text);
+  s->nmods = 0;
+  s->sent_qs = s->qs;
+  s->sent_idv = s->idv;
+  s->sent_ts = end_ts;
+  atomic_fetch_add(&lv->transitions, 1);
+}
+
+/* ------------------------------------------------------------- commits */
+
+static void on_commit(void *arg, uint64_t ts, const cn__rwset *writes) {
+  cn__live *lv = arg;
+  lv_commit *c = cn__calloc(1, sizeof *c);
+  if (!c)
+    return; /* the next commit's re-runs will catch up */
+  c->ts = ts;
+  for (size_t i = 0; i < writes->n; i++)
+    if (cn__rwset_add(&c->writes, writes->tables[i]))
+      c->writes.overflow = 1;
+  c->writes.overflow |= writes->overflow;
+  pthread_mutex_lock(&lv->mu);
+  if (lv->commits_tail)
+    lv->commits_tail->next = c;
+  else
+    lv->commits = c;
+  lv->commits_tail = c;
+  pthread_cond_signal(&lv->cv);
+  pthread_mutex_unlock(&lv->mu);
+}
+
+/* Mark the instances a batch of commits touched, re-run each once, and
+ * note their changes for their subscribers. */
+static void apply_commits(cn__live *lv, lv_commit *c) {
+  lv_q *dirty = NULL;
+  uint64_t top = lv->processed_ts;
+  for (lv_commit *n; c; c = n) {
+    n = c->next;
+    if (c->ts > top)
+      top = c->ts;
+    if (c->writes.n || c->writes.overflow)
+      for (size_t i = 0; i < lv->nbuckets; i++)
+        for (lv_q *q = lv->table[i]; q; q = q->hnext)
+          if (!q->dirty && cn__rwset_overlaps(&q->reads, &c->writes)) {
+            q->dirty = 1;
+            q->dirty_next = dirty;
+            dirty = q;
+          }
+    cn__rwset_clear(&c->writes);
+    cn__free(c);
+  }
+  for (lv_q *q = dirty; q; q = q->dirty_next) {
+    q->dirty = 0;
+    if (run_q(lv, q))
+      for (lv_sub *sub = q->subs; sub; sub = sub->next)
+        set_mod(sub->s, sub->qid, mod_text(q, sub->qid));
+  }
+  lv->processed_ts = top;
+}
+
+/* ---------------------------------------------------------- the thread */
+
+void lv_post(cn__live *lv, lv_job *job) {
+  job->next = NULL;
+  pthread_mutex_lock(&lv->mu);
+  if (lv->jobs_tail)
+    lv->jobs_tail->next = job;
+  else
+    lv->jobs = job;
+  lv->jobs_tail = job;
+  pthread_cond_signal(&lv->cv);
+  pthread_mutex_unlock(&lv->mu);
+}
+
+static int any_waiting(cn__live *lv) {
+  for (lv_session *s = lv->sessions; s; s = s->next)
+    if (s->nmods && !s->dead)
+      return 1;
+  return 0;
+}
+
+static void run_jobs(cn__live *lv, lv_job *j) {
+  for (lv_job *n; j; j = n) {
+    n = j->next;
+    if (j->kind == LV_MSG) {
+      if (!j->s->ended) {
+        add_session(lv, j->s);
+        lv_handle(lv, j->s, j->msg);
+      }
+      json_decref(j->msg);
+    } else if (j->kind == LV_MUTATED) {
+      if (!j->s->ended && j->ts > j->s->want_ts)
+        j->s->want_ts = j->ts;
+      lv_session_unref(j->s); /* the call's reference, handed over */
+    } else {
+      end_session(lv, j->s);
+    }
+    cn__free(j);
+  }
+}
+
+static void *engine_main(void *arg) {
+  cn__live *lv = arg;
+  pthread_mutex_lock(&lv->mu);
+  for (;;) {
+    while (!lv->jobs && !lv->commits && !lv->stop) {
+      if (!any_waiting(lv)) {
+        pthread_cond_wait(&lv->cv, &lv->mu);
+        continue;
+      }
+      struct timespec ts;
+      clock_gettime(CLOCK_REALTIME, &ts);
+      ts.tv_nsec += TICK_MS * 1000000L;
+      if (ts.tv_nsec >= 1000000000L)
+        ts.tv_sec++, ts.tv_nsec -= 1000000000L;
+      if (pthread_cond_timedwait(&lv->cv, &lv->mu, &ts))
+        break; /* a tick: try the waiting sessions again */
+    }
+    if (lv->stop)
+      break;
+    lv_job *jobs = lv->jobs;
+    lv_commit *commits = lv->commits;
+    lv->jobs = lv->jobs_tail = NULL;
+    lv->commits = lv->commits_tail = NULL;
+    pthread_mutex_unlock(&lv->mu);
+    run_jobs(lv, jobs);
+    if (commits)
+      apply_commits(lv, commits);
+    uint64_t now = cn__now_ms();
+    for (lv_session *s = lv->sessions; s; s = s->next)
+      flush(lv, s, now);
+    pthread_mutex_lock(&lv->mu);
+  }
+  pthread_mutex_unlock(&lv->mu);
+  return NULL;
+}
+
+int cn__live_start(cn__data *d, cn__live **out) {
+  cn__live *lv = cn__calloc(1, sizeof *lv);
+  if (!lv)
+    return CN_ENOMEM;
+  lv->d = d;
+  pthread_mutex_init(&lv->mu, NULL);
+  pthread_cond_init(&lv->cv, NULL);
+  cn__store *st = cn__data_store(d);
+  if (st)
+    lv->processed_ts = cn__store_ts(st);
+  if (pthread_create(&lv->thread, NULL, engine_main, lv)) {
+    cn__live_free(lv);
+    return CN_ESYS;
+  }
+  lv->started = 1;
+  /* Last, so that a failure leaves the store no listener to call. */
+  if (st && cn__store_on_commit(st, on_commit, lv)) {
+    cn__live_free(lv);
+    return CN_EEXIST;
+  }
+  *out = lv;
+  return 0;
+}
+
+void cn__live_stop(cn__live *lv) {
+  if (!lv || !lv->started)
+    return;
+  pthread_mutex_lock(&lv->mu);
+  lv->stop = 1;
+  pthread_cond_signal(&lv->cv);
+  pthread_mutex_unlock(&lv->mu);
+  pthread_join(lv->thread, NULL);
+  lv->started = 0;
+}
+
+void cn__live_free(cn__live *lv) {
+  if (!lv)
+    return;
+  cn__live_stop(lv);
+  run_jobs(lv, lv->jobs); /* closes and messages left: free them */
+  while (lv->sessions)
+    end_session(lv, lv->sessions);
+  for (lv_commit *c = lv->commits, *n; c; c = n) {
+    n = c->next;
+    cn__rwset_clear(&c->writes);
+    cn__free(c);
+  }
+  cn__free(lv->table);
+  pthread_cond_destroy(&lv->cv);
+  pthread_mutex_destroy(&lv->mu);
+  cn__free(lv);
+}
+
+void cn__live_get_stats(cn__live *lv, cn__live_stats *o) {
+  o->runs = atomic_load(&lv->runs);
+  o->pushes = atomic_load(&lv->pushes);
+  o->transitions = atomic_load(&lv->transitions);
+  o->sessions = atomic_load(&lv->nsessions);
+  o->instances = atomic_load(&lv->ninstances);
+}

@@ -1,0 +1,241 @@
+// Live queries (issue 10) over the sync protocol (docs/sync-protocol.md),
+// against tests/apps/live built with `cairn build`: first results, pushes
+// after mutations (over the socket and over HTTP), one re-run per distinct
+// query however many subscribe, nothing pushed when a result did not
+// change or an unrelated table was written, commit order under concurrent
+// writers, failures, removal, collapsing for a client that reads slowly,
+// and protocol errors. Node's `ws` is the client.
+import { spawn } from 'node:child_process';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import WebSocket from 'ws';
+
+import { REPO, Server } from './lib/server.mjs';
+import { runCairn } from './routing/harness.mjs';
+
+let srv, dir;
+const base = () => `http://127.0.0.1:${srv.port}`;
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'cairn-live-'));
+  cpSync(join(REPO, 'tests', 'apps', 'live'), dir, { recursive: true, filter: (s) => !s.includes('/.cairn') });
+  const b = await runCairn(['build', dir]);
+  assert.equal(b.code, 0, b.stdout + b.stderr);
+  const proc = spawn(join(dir, '.cairn', 'server'), [], {
+    cwd: dir, env: { ...process.env, PORT: '0', HOSTNAME: '127.0.0.1' }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  srv = new Server(proc, { root: dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) }, true);
+  await srv.ready(20000);
+});
+
+after(async () => {
+  if (!srv) return;
+  const r = await srv.stop();
+  assert.deepEqual(srv.sanitizerReports(), [], srv.describe());
+  assert.equal(r.code, 0, srv.describe());
+});
+
+async function call(kind, path, args = {}) {
+  const r = await fetch(`${base()}/_cairn/${kind}`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ path, args }),
+  });
+  return r.json();
+}
+const runs = async () => (await call('query', 'notes:runs')).value;
+
+// A sync session: every message kept; waiters woken on each.
+class Session {
+  constructor() {
+    this.ws = new WebSocket(`ws://127.0.0.1:${srv.port}/_cairn/sync`, 'cairn.sync.1');
+    this.got = [];
+    this.waiters = [];
+    this.qs = 0;
+    this.nextReq = 1;
+    this.ws.on('message', (d) => { this.got.push(JSON.parse(d.toString())); this.wake(); });
+    this.closed = new Promise((res) => this.ws.on('close', (code, reason) => { this.closeInfo = { code, reason: reason.toString() }; this.wake(); res(this.closeInfo); }));
+    this.opened = new Promise((res, rej) => { this.ws.on('open', res); this.ws.on('error', rej); });
+  }
+
+  wake() { const w = this.waiters; this.waiters = []; w.forEach((f) => f()); }
+
+  until(pred, what, ms = 10000) {
+    return new Promise((res, rej) => {
+      const t = setTimeout(() => rej(new Error(`timed out waiting for ${what}: ${JSON.stringify(this.got).slice(-2000)}`)), ms);
+      const check = () => { const v = pred(); if (v) { clearTimeout(t); res(v); } else this.waiters.push(check); };
+      check();
+    });
+  }
+
+  send(m) { this.ws.send(typeof m === 'string' ? m : JSON.stringify(m)); }
+
+  modify(mods) {
+    this.send({ type: 'modify', baseVersion: this.qs, newVersion: this.qs + 1, modifications: mods });
+    this.qs++;
+  }
+
+  transitions() { return this.got.filter((m) => m.type === 'transition'); }
+
+  // The latest value of query id qid, as transitions so far say.
+  value(qid) {
+    let v;
+    for (const t of this.transitions()) for (const m of t.modifications) if (m.queryId === qid) v = m;
+    return v;
+  }
+
+  async mutate(path, args) {
+    const requestId = this.nextReq++;
+    this.send({ type: 'mutation', requestId, path, args });
+    return this.until(() => this.got.find((m) => m.type === 'mutationResponse' && m.requestId === requestId), `mutation ${requestId}`);
+  }
+
+  close() { this.ws.close(); return this.closed; }
+}
+
+test('a subscription gets its first result, then each change: the mutation ts says when it is in', async () => {
+  const s = new Session();
+  await s.opened;
+  s.modify([{ type: 'add', queryId: 1, path: 'notes:list', args: {} }]);
+  await s.until(() => s.value(1), 'the first result');
+  const first = s.transitions()[0];
+  assert.deepEqual(first.startVersion.querySet, 0);
+  assert.deepEqual(first.endVersion.querySet, 1);
+  const before = s.value(1).value.length;
+  const ans = await s.mutate('notes:add', { body: 'from the socket' });
+  assert.equal(ans.success, true);
+  assert.match(ans.ts, /^\d+$/);
+  const t = await s.until(() => s.transitions().find((x) => BigInt(x.endVersion.ts) >= BigInt(ans.ts)), 'a transition at the mutation ts');
+  const mine = t.modifications.find((m) => m.queryId === 1) || s.value(1);
+  assert.equal(mine.value.length, before + 1);
+  assert.deepEqual(mine.value.at(-1), { id: ans.result, body: 'from the socket' });
+  // A mutation over HTTP reaches the socket too.
+  const n = s.transitions().length;
+  const http = await call('mutation', 'notes:add', { body: 'over http' });
+  assert.equal(http.status, 'success');
+  await s.until(() => s.transitions().length > n, 'the push of an HTTP mutation');
+  assert.equal(s.value(1).value.at(-1).body, 'over http');
+  await s.close();
+});
+
+test('500 identical subscribers: one re-run per commit, and every one of them gets the change', async () => {
+  const subs = Array.from({ length: 500 }, () => new Session());
+  await Promise.all(subs.map((s) => s.opened));
+  subs.forEach((s) => s.modify([{ type: 'add', queryId: 7, path: 'notes:list', args: {} }]));
+  await Promise.all(subs.map((s) => s.until(() => s.value(7), 'first result')));
+  const r0 = await runs();
+  const ans = await call('mutation', 'notes:add', { body: 'fan out' });
+  await Promise.all(subs.map((s) => s.until(() => s.value(7).value.some((x) => x.id === ans.value), 'the pushed change')));
+  const r1 = await runs();
+  assert.equal(r1.list - r0.list, 1, 'exactly one re-run for 500 subscribers');
+  await Promise.all(subs.map((s) => s.close()));
+});
+
+test('a commit that leaves the result as it was re-runs the query but pushes nothing; an unrelated table re-runs nothing', async () => {
+  const s = new Session();
+  await s.opened;
+  s.modify([{ type: 'add', queryId: 1, path: 'notes:list', args: {} }]);
+  await s.until(() => s.value(1), 'first result');
+  const n = s.transitions().length;
+  const r0 = await runs();
+  await call('mutation', 'notes:touch');     // writes notes, changes nothing
+  await call('mutation', 'notes:add_other'); // writes another table
+  const marker = await call('mutation', 'notes:add', { body: 'marker' });
+  await s.until(() => s.value(1).value.some((x) => x.id === marker.value), 'the marker');
+  const r1 = await runs();
+  assert.equal(r1.list - r0.list, 2, 'touch and add re-ran the list; add_other did not');
+  assert.equal(s.transitions().length, n + 1, 'only the marker was pushed');
+  await s.close();
+});
+
+test('concurrent writers: each subscriber sees committed states in commit order, ending with all of them', async () => {
+  const s = new Session();
+  await s.opened;
+  s.modify([{ type: 'add', queryId: 1, path: 'notes:list', args: {} }]);
+  await s.until(() => s.value(1), 'first result');
+  const start = s.value(1).value.length;
+  const writers = Array.from({ length: 4 }, (_, w) => (async () => {
+    for (let i = 0; i < 50; i++) await call('mutation', 'notes:add', { body: `w${w}-${i}` });
+  })());
+  await Promise.all(writers);
+  await s.until(() => s.value(1).value.length === start + 200, 'all 200 writes');
+  let ts = 0n, len = start;
+  for (const t of s.transitions().slice(1)) {
+    const end = BigInt(t.endVersion.ts);
+    assert.ok(end >= ts, 'end ts never goes back');
+    assert.equal(BigInt(t.startVersion.ts), ts === 0n ? BigInt(t.startVersion.ts) : ts);
+    ts = end;
+    const m = t.modifications.find((x) => x.queryId === 1);
+    if (m) {
+      assert.ok(m.value.length >= len, 'a later state never has fewer notes');
+      len = m.value.length;
+      // each state is a prefix of the final one: committed, never partial
+      const ids = m.value.map((x) => x.id);
+      assert.deepEqual(ids, [...ids].sort((a, b) => a - b));
+    }
+  }
+  await s.close();
+});
+
+test('a refused query is a failed modification; remove stops its updates', async () => {
+  const s = new Session();
+  await s.opened;
+  s.modify([{ type: 'add', queryId: 1, path: 'notes:secret', args: {} }, { type: 'add', queryId: 2, path: 'notes:list', args: {} }]);
+  await s.until(() => s.value(1) && s.value(2), 'both');
+  assert.deepEqual(s.value(1), { type: 'failed', queryId: 1, code: 'forbidden', errorMessage: 'not for you' });
+  s.modify([{ type: 'remove', queryId: 2 }]);
+  await s.until(() => s.value(2)?.type === 'removed', 'the removal');
+  const n = s.transitions().length;
+  await call('mutation', 'notes:add', { body: 'after remove' });
+  s.modify([{ type: 'add', queryId: 3, path: 'notes:count_other', args: {} }]);
+  await s.until(() => s.value(3), 'the next add');
+  assert.ok(s.transitions().slice(n).every((t) => t.modifications.every((m) => m.queryId !== 2)), 'nothing for a removed query');
+  await s.close();
+});
+
+test('a client that does not read gets the newest value, not every one', async () => {
+  const s = new Session();
+  await s.opened;
+  s.modify([{ type: 'add', queryId: 1, path: 'notes:list', args: {} }]);
+  await s.until(() => s.value(1), 'first result');
+  s.ws._socket.pause();
+  const big = 'x'.repeat(20000);
+  const ids = [];
+  for (let i = 0; i < 60; i++) ids.push((await call('mutation', 'notes:add', { body: big })).value);
+  await new Promise((r) => setTimeout(r, 300));
+  s.ws._socket.resume();
+  await s.until(() => s.value(1).value.some((x) => x.id === ids.at(-1)), 'the newest state', 20000);
+  const pushed = s.transitions().length - 1;
+  assert.ok(pushed < 60, `collapsed: ${pushed} transitions for 60 commits`);
+  await s.close();
+});
+
+test('protocol errors end the session with fatal and 4400; the server keeps serving', async () => {
+  const cases = [
+    ['not JSON', 'garbage'],
+    ['no type', { hello: 1 }],
+    ['an unknown type', { type: 'subscribeAll' }],
+    ['a wrong baseVersion', { type: 'modify', baseVersion: 5, newVersion: 6, modifications: [] }],
+    ['a duplicate queryId', { type: 'modify', baseVersion: 0, newVersion: 1, modifications: [{ type: 'add', queryId: 1, path: 'notes:list' }, { type: 'add', queryId: 1, path: 'notes:list' }] }],
+    ['remove of an unknown id', { type: 'modify', baseVersion: 0, newVersion: 1, modifications: [{ type: 'remove', queryId: 9 }] }],
+    ['args that are not an object', { type: 'modify', baseVersion: 0, newVersion: 1, modifications: [{ type: 'add', queryId: 1, path: 'notes:list', args: [1] }] }],
+    ['a mutation without requestId', { type: 'mutation', path: 'notes:add', args: {} }],
+  ];
+  for (const [what, msg] of cases) {
+    const s = new Session();
+    await s.opened;
+    s.send(msg);
+    const info = await s.closed;
+    assert.equal(info.code, 4400, what);
+    assert.ok(s.got.some((m) => m.type === 'fatal' && m.error), `${what}: a fatal message`);
+  }
+  const ok = new Session();
+  await ok.opened;
+  const ans = await ok.mutate('notes:add', { body: 'still serving' });
+  assert.equal(ans.success, true);
+  const bad = await ok.mutate('notes:add', { body: 12 });
+  assert.equal(bad.success, false);
+  assert.equal(bad.code, 'invalid_args');
+  await ok.close();
+});
