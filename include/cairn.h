@@ -501,10 +501,29 @@ typedef struct cn_rule {
 CN_EXTERN int cn_validate(cn_req *req, const cn_rule *rules, size_t n,
                           json_t **errors);
 
+/* A live region: {{#live.tasks}}fallback{{/live.tasks}} in a page renders
+ * the partial of the same name (components/tasks.html, or tasks.html
+ * beside the page) with {"value": the result of query}, run with the
+ * request's identity, and keeps it live: whenever the result changes
+ * (another tab, another user, the same user's mutation) the server renders
+ * the partial again and cairn's script (/_cairn/live.js, added to the page
+ * by itself) swaps it in. args gives the query's arguments from the
+ * request and the page's props (NULL: {}); OUT: *args, a new object. The
+ * fallback shows only when the query fails. A page with a live region is
+ * rendered per request. */
+typedef int cn_live_args_fn(cn_req *req, const json_t *props, json_t **args);
+
+typedef struct cn_live {
+  const char *name;
+  const char *query; /* "tasks:list" */
+  cn_live_args_fn *args;
+} cn_live;
+
 typedef struct cn_page_def {
   cn_loader *loader;
   cn_deferred deferred[16];           /* streamed sections, by name */
   cn_action actions[16];              /* server actions, by name */
+  cn_live live[8];                    /* live regions, by name */
   cn_metadata metadata;
   cn_metadata_fn *generate_metadata;
   int dynamic;                        /* render per request, always */

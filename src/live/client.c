@@ -9,6 +9,10 @@
  *   client.action(path, args) -> Promise
  *   client.setAuth(token), client.state ("connecting" | "open" |
  *     "closed"), client.onState(fn)
+ * and cairnLive.regions(), which pages with live regions call: every
+ * <cairn-live> element is subscribed with its region, and each new HTML
+ * the server renders for it replaces its content (a "cairn:live" event
+ * follows on document).
  * A lost connection comes back with exponential backoff (with jitter, at
  * most 10 s) and resubscribes everything; calls made meanwhile wait.
  */
@@ -27,7 +31,7 @@ static const char script[] =
     " try{ws=c.ws=new WebSocket(c.url,'cairn.sync.1')}catch(e){return c.retry()}\n"
     " ws.onopen=function(){c.tries=0;c.setState('open');\n"
     "  if(c.token)c.send({type:'authenticate',token:c.token,baseVersion:0});\n"
-    "  var adds=Object.keys(c.subs).map(function(k){var s=c.subs[k];return{type:'add',queryId:+k,path:s.path,args:s.args}});\n"
+    "  var adds=Object.keys(c.subs).map(function(k){var s=c.subs[k],a={type:'add',queryId:+k,path:s.path,args:s.args};if(s.region)a.region=s.region;return a});\n"
     "  if(adds.length){c.send({type:'modify',baseVersion:0,newVersion:1,modifications:adds});c.qs=1}\n"
     "  Object.keys(c.calls).forEach(function(r){var k=c.calls[r];if(!k.sent){k.sent=1;c.send(k.msg)}});};\n"
     " ws.onmessage=function(e){var m;try{m=JSON.parse(e.data)}catch(x){return}c.handle(m)};\n"
@@ -39,7 +43,7 @@ static const char script[] =
     "P.handle=function(m){var c=this;\n"
     " if(m.type==='transition'){c.ts=Math.max(c.ts,+m.endVersion.ts);\n"
     "  m.modifications.forEach(function(x){var s=c.subs[x.queryId];if(!s)return;\n"
-    "   if(x.type==='updated'){s.value=x.value;s.has=1;try{s.onValue(x.value)}catch(e){console.error(e)}}\n"
+    "   if(x.type==='updated'){s.value=x.value;s.has=1;try{s.onValue(x.value,x.html)}catch(e){console.error(e)}}\n"
     "   else if(x.type==='failed'&&s.onError){try{s.onError(x)}catch(e){console.error(e)}}});\n"
     "  c.waits=c.waits.filter(function(w){if(+w.ts<=c.ts){w.done();return false}return true});}\n"
     " else if(m.type==='mutationResponse'||m.type==='actionResponse'){var k=c.calls[m.requestId];if(!k)return;delete c.calls[m.requestId];\n"
@@ -48,9 +52,10 @@ static const char script[] =
     "  else c.waits.push({ts:m.ts,done:function(){k.resolve(m.result)}});}\n"
     " else if(m.type==='authError'){if(c.onAuthError)c.onAuthError(m.error)}\n"
     " else if(m.type==='fatal'){console.error('cairn live: '+m.error)}};\n"
-    "P.subscribe=function(path,args,onValue,onError){var c=this,id=c.nextQ++;args=args||{};\n"
-    " c.subs[id]={path:path,args:args,onValue:onValue,onError:onError};\n"
-    " c.send({type:'modify',baseVersion:c.qs,newVersion:c.qs+1,modifications:[{type:'add',queryId:id,path:path,args:args}]});\n"
+    "P.subscribe=function(path,args,onValue,onError,region){var c=this,id=c.nextQ++;args=args||{};\n"
+    " c.subs[id]={path:path,args:args,onValue:onValue,onError:onError,region:region};\n"
+    " var add={type:'add',queryId:id,path:path,args:args};if(region)add.region=region;\n"
+    " c.send({type:'modify',baseVersion:c.qs,newVersion:c.qs+1,modifications:[add]});\n"
     " if(c.ws&&c.ws.readyState===1)c.qs++;\n"
     " return function(){if(!c.subs[id])return;delete c.subs[id];\n"
     "  if(c.ws&&c.ws.readyState===1){c.send({type:'modify',baseVersion:c.qs,newVersion:c.qs+1,modifications:[{type:'remove',queryId:id}]});c.qs++}}};\n"
@@ -60,7 +65,15 @@ static const char script[] =
     "P.mutation=function(p,a){return this.call('mutation',p,a)};\n"
     "P.action=function(p,a){return this.call('action',p,a)};\n"
     "P.setAuth=function(t){this.token=t;this.send({type:'authenticate',token:t,baseVersion:0})};\n"
-    "window.cairnLive={connect:function(o){return new Client(o)}};\n"
+    "var shared;\n"
+    "function regions(){shared=shared||new Client();\n"
+    " document.querySelectorAll('cairn-live:not([data-live])').forEach(function(el){el.setAttribute('data-live','');\n"
+    "  var args={};try{args=JSON.parse(el.getAttribute('data-args')||'{}')}catch(e){}\n"
+    "  shared.subscribe(el.getAttribute('data-query'),args,function(v,html){if(html!=null&&el.innerHTML!==html){el.innerHTML=html;\n"
+    "   document.dispatchEvent(new CustomEvent('cairn:live',{detail:{element:el,value:v}}))}},null,el.getAttribute('data-region'))});\n"
+    " return shared}\n"
+    "window.cairnLive={connect:function(o){return new Client(o)},regions:function(){\n"
+    " if(document.readyState==='loading')document.addEventListener('DOMContentLoaded',regions);else regions();return shared||(shared=new Client())}};\n"
     "})();\n";
 
 const char *cn__live_script(void) { return script; }

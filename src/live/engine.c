@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "live/live_int.h"
+#include "page/page.h"
 
 /* A session whose socket holds more than this unsent waits; one that waits
  * longer than BEHIND_MS is closed with 1008. */
@@ -162,15 +163,64 @@ static int run_q(cn__live *lv, lv_q *q) {
 
 /* ------------------------------------------------------- modifications */
 
-/* The modification a subscriber gets for q's state. Heap text. */
-static char *mod_text(const lv_q *q, int64_t qid) {
+/* The HTML of a page's live region for q's value, as a JSON string
+ * (heap), NULL when it cannot be rendered. Renders for one value are kept
+ * in cache (one per region) while q's subscribers are served. */
+typedef struct html_cache {
+  const char *region[8];
+  char *html[8];
+  size_t n;
+} html_cache;
+
+static char *region_html(const lv_q *q, const char *region, html_cache *c) {
+  for (size_t i = 0; c && i < c->n; i++)
+    if (!strcmp(c->region[i], region))
+      return c->html[i];
+  json_t *v = json_loads(q->value, JSON_DECODE_ANY, NULL);
   cn__buf b = {0};
-  int rc = q->failed
-               ? cn__buf_appendf(&b, "{\"type\":\"failed\",\"queryId\":%lld,%s}",
-                                 (long long)qid, q->failure)
-               : cn__buf_appendf(&b, "{\"type\":\"updated\",\"queryId\":%lld,"
-                                     "\"value\":%s}",
-                                 (long long)qid, q->value);
+  char *text = NULL;
+  if (v && !cn__pages_render_region(cn__pages_global(), region, q->path, v,
+                                    &b)) {
+    json_t *s = json_stringn(b.ptr ? b.ptr : "", b.len);
+    char *d = s ? json_dumps(s, JSON_ENCODE_ANY) : NULL;
+    text = d ? cn__strdup(d) : NULL;
+    free(d);
+    json_decref(s);
+  }
+  cn__buf_free(&b);
+  json_decref(v);
+  if (c && text && c->n < CN__ARRAY_LEN(c->html)) {
+    c->region[c->n] = region;
+    c->html[c->n++] = text;
+  }
+  return text;
+}
+
+static void html_cache_free(html_cache *c) {
+  for (size_t i = 0; i < c->n; i++)
+    cn__free(c->html[i]);
+  c->n = 0;
+}
+
+/* The modification sub gets for q's state. Heap text. */
+static char *mod_text(const lv_q *q, const lv_sub *sub, html_cache *cache) {
+  cn__buf b = {0};
+  long long qid = (long long)sub->qid;
+  int rc;
+  if (q->failed) {
+    rc = cn__buf_appendf(&b, "{\"type\":\"failed\",\"queryId\":%lld,%s}",
+                         qid, q->failure);
+  } else {
+    rc = cn__buf_appendf(&b, "{\"type\":\"updated\",\"queryId\":%lld,"
+                             "\"value\":%s", qid, q->value);
+    char *html = sub->region ? region_html(q, sub->region, cache) : NULL;
+    if (!rc && html)
+      rc = cn__buf_appendf(&b, ",\"html\":%s", html);
+    if (html && !cache)
+      cn__free(html);
+    if (!rc)
+      rc = cn__buf_appendf(&b, "}"); /* appendf keeps the text NUL-terminated */
+  }
   if (rc) {
     cn__buf_free(&b);
     return NULL;
@@ -220,7 +270,7 @@ static lv_sub *find_sub(lv_session *s, int64_t qid, size_t *at) {
 /* Subscribe s as qid to path + args with its identity, running the query
  * when no client has it yet. 0 or CN_ENOMEM. */
 static int subscribe(cn__live *lv, lv_session *s, int64_t qid,
-                     const char *path, json_t *args) {
+                     const char *path, json_t *args, const char *region) {
   char *key;
   size_t len;
   if (make_key(path, args, s->who, &key, &len))
@@ -268,13 +318,19 @@ static int subscribe(cn__live *lv, lv_session *s, int64_t qid,
   sub->s = s;
   sub->qid = qid;
   sub->q = q;
+  if (region && !(sub->region = cn__strdup(region))) {
+    cn__free(sub);
+    if (!q->nsubs)
+      free_q(lv, q);
+    return CN_ENOMEM;
+  }
   sub->next = q->subs;
   if (q->subs)
     q->subs->prev = sub;
   q->subs = sub;
   q->nsubs++;
   s->subs[s->nsubs++] = sub;
-  set_mod(s, qid, mod_text(q, qid));
+  set_mod(s, qid, mod_text(q, sub, NULL));
   return 0;
 }
 
@@ -290,6 +346,7 @@ static void unsubscribe(cn__live *lv, lv_session *s, size_t at) {
   if (--q->nsubs == 0)
     free_q(lv, q);
   s->subs[at] = s->subs[--s->nsubs];
+  cn__free(sub->region);
   cn__free(sub);
 }
 
@@ -324,8 +381,17 @@ static void modify(cn__live *lv, lv_session *s, json_t *msg) {
     if (!strcmp(type, "add")) {
       const char *path = json_string_value(json_object_get(m, "path"));
       json_t *args = json_object_get(m, "args");
-      if (!path || (args && !json_is_object(args))) {
-        lv_fatal(s, "modify: add needs a path and an args object");
+      json_t *region = json_object_get(m, "region");
+      if (!path || (args && !json_is_object(args)) ||
+          (region && !json_is_string(region))) {
+        lv_fatal(s, "modify: add needs a path and an args object (and a "
+                    "region, when given, is a string)");
+        return;
+      }
+      if (region && cn__pages_render_region(cn__pages_global(),
+                                            json_string_value(region), path,
+                                            NULL, NULL) == CN_EINVAL) {
+        lv_fatal(s, "modify: no page has that live region for that query");
         return;
       }
       if (find_sub(s, id, NULL)) {
@@ -333,7 +399,8 @@ static void modify(cn__live *lv, lv_session *s, json_t *msg) {
         return;
       }
       json_t *empty = args ? NULL : json_object();
-      int rc = subscribe(lv, s, id, path, args ? args : empty);
+      int rc = subscribe(lv, s, id, path, args ? args : empty,
+                         json_string_value(region));
       json_decref(empty);
       if (rc) {
         lv_fatal(s, "out of memory");
@@ -512,9 +579,12 @@ static void apply_commits(cn__live *lv, lv_commit *c) {
   }
   for (lv_q *q = dirty; q; q = q->dirty_next) {
     q->dirty = 0;
-    if (run_q(lv, q))
+    if (run_q(lv, q)) {
+      html_cache cache = {0};
       for (lv_sub *sub = q->subs; sub; sub = sub->next)
-        set_mod(sub->s, sub->qid, mod_text(q, sub->qid));
+        set_mod(sub->s, sub->qid, mod_text(q, sub, &cache));
+      html_cache_free(&cache);
+    }
   }
   lv->processed_ts = top;
 }

@@ -36,6 +36,7 @@ typedef struct lv_sub {
   lv_session *s;
   int64_t qid;
   lv_q *q;
+  char *region; /* a page's live region: updates carry its HTML too */
   struct lv_sub *prev, *next; /* in q's list */
 } lv_sub;
 

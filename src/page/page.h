@@ -241,4 +241,19 @@ int cn__page_is_listed(cn__page *pg, const char *key);
  * CN_EINVAL when a param is missing or of the wrong type. */
 int cn__page_path(const char *pattern, const json_t *params, cn__buf *out);
 
+/* --------------------------------------------------------------- live.c */
+
+/* For the live-query engine: render the live region named by region
+ * ("<page dir>#<name>", as pages write it in data-region) with value, the
+ * new result of query. The region must be one a page declares with that
+ * query (CN_EINVAL otherwise: a client cannot have any partial rendered).
+ * OUT: out gets the HTML (out NULL: only check the region). 0, CN_EINVAL,
+ * CN_ENOMEM, or a render error. */
+int cn__pages_render_region(cn__pages *set, const char *region,
+                            const char *query, const json_t *value,
+                            cn__buf *out);
+/* The page set live regions render from (set once when mounted). */
+void cn__pages_set_global(cn__pages *set);
+cn__pages *cn__pages_global(void);
+
 #endif /* CN_PAGE_H */

@@ -85,6 +85,8 @@ struct cn__render {
   int nokey;                /* it cannot be kept (see cn__page_render) */
   int action;               /* rendering again after a server action */
   int script;               /* the actions script is in the page */
+  int live_script;          /* the live-query script is in the page */
+  int live_open;            /* a {{#live.x}} is open, showing its fallback */
 };
 
 /* loaders.c */
@@ -121,6 +123,8 @@ long cn__render_nearest(const cn__render *r, size_t level, int not_found);
 uint32_t cn__render_digest(const char *msg, const char *src);
 
 /* actions.c: {{#form.name}} (template.h's special hook). */
+/* live.c: the template hook for {{#live.name}} sections. */
+int cn__page_live(cn__render *r, cn_str name, int open, cn__buf *out);
 int cn__page_form(cn__render *r, cn_str name, int open, const json_t *bind,
                   cn__buf *out);
 

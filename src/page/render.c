@@ -133,12 +133,14 @@ static cn__outcome metadata(cn__render *r, size_t upto, int noindex, int page,
 
 /* ---------------------------------------------------------- rendering */
 
-/* {{#defer.x}} and {{#form.x}} (template.h). */
+/* {{#defer.x}}, {{#form.x}} and {{#live.x}} (template.h). */
 static int special(void *ud, cn_str ns, cn_str name, int open,
                    const json_t *bind, cn__buf *out) {
   cn__render *r = ud;
   if (ns.len == 5) /* defer */
     return r->njobs ? cn__stream_defer(ud, name, open, out) : 0;
+  if (ns.ptr[0] == 'l') /* live */
+    return cn__page_live(r, name, open, out);
   return cn__page_form(r, name, open, bind, out);
 }
 

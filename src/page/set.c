@@ -436,6 +436,7 @@ void cn__pages_free(cn__pages *p) {
 }
 
 int cn__pages_mount(cn__pages *p, cn_app *app, char *err, size_t errlen) {
+  cn__pages_set_global(p); /* live regions render from it (live.c) */
   for (size_t i = 0; i < p->npages; i++) {
     cn__page *pg = &p->pages[i];
     const cn_page_def *def = pg->def ? atomic_load(&pg->def->def) : NULL;

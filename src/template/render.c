@@ -290,7 +290,7 @@ static const json_t *lookup_word(const rstate *s, const char *k, size_t n) {
   return NULL;
 }
 
-/* A "defer.<name>" or "form.<name>" section (template.h). */
+/* A "defer.<name>", "form.<name>" or "live.<name>" section (template.h). */
 static int render_special(rstate *s, const cn__tpl *t, uint32_t i) {
   const cn__tpl_node *n = &t->nodes[i];
   const cn__tpl_part *pp = &t->parts[n->part0];
@@ -313,7 +313,8 @@ static int is_special(const rstate *s, const cn__tpl *t,
   const cn__tpl_part *pp = &t->parts[n->part0];
   return s->env && s->env->special && n->nparts == 2 &&
          ((pp[0].len == 5 && !memcmp(t->pool + pp[0].off, "defer", 5)) ||
-          (pp[0].len == 4 && !memcmp(t->pool + pp[0].off, "form", 4)));
+          (pp[0].len == 4 && !memcmp(t->pool + pp[0].off, "form", 4)) ||
+          (pp[0].len == 4 && !memcmp(t->pool + pp[0].off, "live", 4)));
 }
 
 static int render_section(rstate *s, const cn__tpl *t, uint32_t i) {

@@ -119,8 +119,8 @@ typedef struct cn__tpl_partials {
   const cn__tpl *(*lookup)(void *ud, cn_str name);
   void *ud;
   /* Sections the page layer gives a meaning: "defer.<name>" (a streamed
-   * section, src/page) and "form.<name>" (a form bound to a server action,
-   * src/actions). When this is set, such a section is rendered once, with
+   * section, src/page), "form.<name>" (a form bound to a server action,
+   * src/actions) and "live.<name>" (a region kept live, src/page/live.c). When this is set, such a section is rendered once, with
    * no context pushed: special(ud, ns, name, 1, bind, out) first, then its
    * children unless that call returned 1, then special(..., 0, ...) unless
    * it returned 1. bind is the value of "bind" where the section stands

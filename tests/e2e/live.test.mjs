@@ -13,10 +13,11 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 
+import { launch, openPage } from './lib/browser.mjs';
 import { REPO, Server } from './lib/server.mjs';
 import { runCairn } from './routing/harness.mjs';
 
-let srv, dir;
+let srv, dir, browser;
 const base = () => `http://127.0.0.1:${srv.port}`;
 
 before(async () => {
@@ -32,6 +33,7 @@ before(async () => {
 });
 
 after(async () => {
+  if (browser) await browser.close();
   if (!srv) return;
   const r = await srv.stop();
   assert.deepEqual(srv.sanitizerReports(), [], srv.describe());
@@ -238,4 +240,41 @@ test('protocol errors end the session with fatal and 4400; the server keeps serv
   assert.equal(bad.success, false);
   assert.equal(bad.code, 'invalid_args');
   await ok.close();
+});
+
+test('a live region in Chromium: first paint has the data; a change made in one tab shows in the other without reload', async () => {
+  await call('mutation', 'notes:add', { body: 'painted first' });
+  browser ??= await launch();
+  const a = await openPage(browser), b = await openPage(browser);
+  try {
+    // what the server sent, before any script ran
+    const html = await (await fetch(`${base()}/notes`)).text();
+    assert.match(html, /<cairn-live data-region="app\/notes#list" data-query="notes:list" data-args="\{\}"><ul class="notes">.*painted first/s);
+    await a.goto(`${base()}/notes`);
+    await b.goto(`${base()}/notes`);
+    assert.ok((await b.textContent('ul.notes')).includes('painted first'));
+    await b.evaluate(() => { window.stayed = 'same document'; });
+    const body = `added in tab A ${Date.now()}`;
+    const id = await a.evaluate((t) => cairnLive.regions().mutation('notes:add', { body: t }), body);
+    await b.waitForFunction((t) => document.querySelector('ul.notes').textContent.includes(t), body, { timeout: 10000 });
+    assert.equal(await b.evaluate(() => window.stayed), 'same document', 'updated in place, not reloaded');
+    assert.equal(await b.getAttribute(`li[data-id="${id}"]`, 'data-id'), String(id));
+    // the mutation's promise settles once its own tab shows the write
+    assert.ok((await a.textContent('ul.notes')).includes(body));
+    assert.deepEqual(a.errors, []);
+    assert.deepEqual(b.errors, []);
+  } finally { await a.closeAll(); await b.closeAll(); }
+});
+
+test('a region the page does not declare, or with another query, is refused', async () => {
+  for (const region of ['app/notes#nothing', 'app/elsewhere#list']) {
+    const s = new Session();
+    await s.opened;
+    s.modify([{ type: 'add', queryId: 1, path: 'notes:list', args: {}, region }]);
+    assert.equal((await s.closed).code, 4400, region);
+  }
+  const s = new Session();
+  await s.opened;
+  s.modify([{ type: 'add', queryId: 1, path: 'notes:count_other', args: {}, region: 'app/notes#list' }]);
+  assert.equal((await s.closed).code, 4400, 'another query');
 });
