@@ -48,10 +48,16 @@ static void record(cn__rwset *s, const char *table) {
   cn__rwset_add(s, table); /* OOM marks the set "every table" */
 }
 
-static int deny(cn_db *db, const char *why) {
+/* Refuse the statement; in a read the caller hears CN_EREADONLY (it
+ * would have changed something) unless harmless_in_read says CN_EINVAL. */
+static int deny_as(cn_db *db, const char *why, int harmless_in_read) {
   db->deny_why = why;
+  db->deny_rc = db->mode == CN__SQ_READ && !harmless_in_read ? CN_EREADONLY
+                                                             : CN_EINVAL;
   return SQLITE_DENY;
 }
+
+static int deny(cn_db *db, const char *why) { return deny_as(db, why, 0); }
 
 int cn__sq_authorize(void *arg, int action, const char *a1, const char *a2,
                      const char *dbname, const char *trigger) {
@@ -104,6 +110,12 @@ int cn__sq_authorize(void *arg, int action, const char *a1, const char *a2,
   case SQLITE_ALTER_TABLE:
     if (cur)
       record(&cur->wr, a2);
+    return SQLITE_OK;
+  case SQLITE_FUNCTION:
+    /* Debian's SQLite has fts3_tokenizer() on: it takes raw pointers. */
+    if (a2 && (strcasecmp(a2, "fts3_tokenizer") == 0 ||
+               strcasecmp(a2, "load_extension") == 0))
+      return deny_as(db, "this function is not allowed", 1);
     return SQLITE_OK;
   default:
     return SQLITE_OK;
@@ -194,7 +206,7 @@ static int stmt_get(cn_db *db, const char *sql, cn__sq_stmt **out) {
     int code = cn__sq_code(rc);
     if ((rc & 0xff) == SQLITE_AUTH && db->deny_why) {
       cn__sq_fail(db, db->deny_why, sql);
-      code = db->mode == CN__SQ_READ ? CN_EREADONLY : CN_EINVAL;
+      code = db->deny_rc;
     } else {
       cn__sq_fail(db, sqlite3_errmsg(db->h), sql);
     }

@@ -81,8 +81,10 @@ struct cn_db {
   /* The statement being prepared or stepped: the authorizer records into
    * its sets, and into its own when SQLite re-prepares it mid-step. */
   cn__sq_stmt *cur;
-  /* Why the authorizer refused the last statement (static text). */
+  /* Why the authorizer refused the last statement (static text), and
+   * what the caller hears. */
   const char *deny_why;
+  int deny_rc;
   int64_t last_id;
   cn__sq_stmt cache[CN__SQ_CACHE];
   uint64_t tick;

@@ -132,6 +132,32 @@ TEST(failure_leaves_no_trace) {
   }
 }
 
+/* The schema is the app's: functions in its defaults, triggers and views
+ * work (Debian's SQLite distrusts schemas by default). */
+TEST(schema_functions) {
+  tsu_dir d;
+  tsu_mkdir(&d);
+  cn__store *st = tsu_open(&d, 0);
+  static const cn_manifest_migration m[] = {
+      {"001.sql",
+       "CREATE TABLE t(id TEXT PRIMARY KEY DEFAULT (lower(hex(randomblob(8)))),"
+       " meta TEXT DEFAULT (json_object('v', 1)),"
+       " at INTEGER DEFAULT (strftime('%s', 'now')));"
+       "CREATE TABLE log(v);"
+       "CREATE TRIGGER t_log AFTER INSERT ON t BEGIN "
+       "  INSERT INTO log VALUES (json_extract(new.meta, '$.v')); END;"
+       "CREATE VIEW tv AS SELECT json_extract(meta, '$.v') AS v FROM t;"}};
+  char err[256];
+  CHECK_EQ_INT(cn__store_migrate(st, m, 1, NULL, err, sizeof err), 0);
+  CHECK_EQ_STR(err, "");
+  tsu_exec(st, "INSERT INTO t DEFAULT VALUES");
+  CHECK_EQ_INT(tsu_int(st, "SELECT v FROM log"), 1);
+  CHECK_EQ_INT(tsu_int(st, "SELECT v FROM tv"), 1);
+  CHECK_EQ_INT(tsu_int(st, "SELECT length(id) FROM t"), 16);
+  cn__store_close(st);
+  tsu_rm(&d);
+}
+
 TEST(bad_input) {
   tsu_dir d;
   tsu_mkdir(&d);
@@ -243,6 +269,7 @@ TEST(concurrent_migrate) {
 int main(void) {
   RUN(order_and_idempotence);
   RUN(failure_leaves_no_trace);
+  RUN(schema_functions);
   RUN(bad_input);
   RUN(concurrent_migrate);
   return check_summary();

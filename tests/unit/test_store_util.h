@@ -172,6 +172,22 @@ static inline char *tsu_json(cn__store *st, const char *sql) {
     free(tsu__t);                                                              \
   } while (0)
 
+/* Inside a body: the first value of sql as an integer, -1 on failure. */
+static inline int64_t tsu_value_of(cn_db *db, const char *sql) {
+  json_t *v = NULL;
+  if (cn_db_value(db, &v, sql, CN_NOARGS))
+    return -1;
+  int64_t n = json_integer_value(v);
+  json_decref(v);
+  return n;
+}
+
+/* A write body: INSERT INTO t VALUES (*(int *)arg). */
+static inline int tsu_insert_int(cn_db *db, void *arg) {
+  return cn_db_exec(db, NULL, "INSERT INTO t VALUES (?)",
+                    CN_ARGS(cn_v(*(int *)arg)));
+}
+
 /* How many writes wait in st's queue (the writer's private state). */
 static inline int tsu_queued(cn__store *st) {
   int n = 0;
