@@ -48,16 +48,13 @@ static void record(cn__rwset *s, const char *table) {
   cn__rwset_add(s, table); /* OOM marks the set "every table" */
 }
 
-/* Refuse the statement; in a read the caller hears CN_EREADONLY (it
- * would have changed something) unless harmless_in_read says CN_EINVAL. */
-static int deny_as(cn_db *db, const char *why, int harmless_in_read) {
+/* Refuse the statement: in a read the caller hears CN_EREADONLY (each
+ * refusal below would change something), in a write CN_EINVAL. */
+static int deny(cn_db *db, const char *why) {
   db->deny_why = why;
-  db->deny_rc = db->mode == CN__SQ_READ && !harmless_in_read ? CN_EREADONLY
-                                                             : CN_EINVAL;
+  db->deny_rc = db->mode == CN__SQ_READ ? CN_EREADONLY : CN_EINVAL;
   return SQLITE_DENY;
 }
-
-static int deny(cn_db *db, const char *why) { return deny_as(db, why, 0); }
 
 int cn__sq_authorize(void *arg, int action, const char *a1, const char *a2,
                      const char *dbname, const char *trigger) {
@@ -112,10 +109,12 @@ int cn__sq_authorize(void *arg, int action, const char *a1, const char *a2,
       record(&cur->wr, a2);
     return SQLITE_OK;
   case SQLITE_FUNCTION:
-    /* Debian's SQLite has fts3_tokenizer() on: it takes raw pointers. */
+    /* Debian's SQLite has fts3_tokenizer() on: it takes raw pointers.
+     * SQLite reports this refusal as the statement's error ("not
+     * authorized to use function"): CN_EINVAL, in a read too. */
     if (a2 && (strcasecmp(a2, "fts3_tokenizer") == 0 ||
                strcasecmp(a2, "load_extension") == 0))
-      return deny_as(db, "this function is not allowed", 1);
+      return SQLITE_DENY;
     return SQLITE_OK;
   default:
     return SQLITE_OK;
