@@ -49,10 +49,27 @@ static void requeue(cn__store *st, cn__sq_wreq **reqs, size_t n) {
   pthread_mutex_unlock(&st->mu);
 }
 
-/* End the savepoint of a body: released when rc is 0, rolled back to
- * (and released) otherwise. 0, or -1 when the transaction is gone. */
-static int end_savepoint(cn_db *db, int rc, cn__rwset *wr) {
-  if (rc) {
+/* 1 when deferred foreign keys are left unresolved in the transaction
+ * (DEFERRABLE INITIALLY DEFERRED constraints are checked at COMMIT). */
+static int fk_pending(cn_db *db) {
+  int cur = 0, high = 0;
+  sqlite3_db_status(db->h, SQLITE_DBSTATUS_DEFERRED_FKS, &cur, &high, 0);
+  return cur != 0;
+}
+
+/* End the savepoint of a body: released when *rc is 0, rolled back to
+ * (and released) otherwise. A body that leaves a deferred foreign key
+ * broken (none was before it) fails here, alone: otherwise the group's
+ * COMMIT would fail for every write in it. 0, or -1 when the transaction
+ * is gone. */
+static int end_savepoint(cn_db *db, int *rc, int fk_before, cn__rwset *wr) {
+  if (!*rc && !fk_before && fk_pending(db)) {
+    cn__sq_fail(db, "FOREIGN KEY constraint failed (a deferred foreign key "
+                    "was left unresolved)",
+                NULL);
+    *rc = CN_EINVAL;
+  }
+  if (*rc) {
     if (cn__sq_internal(db, CN__SQ_ROLLBACK_TO) != SQLITE_OK)
       return -1;
     cn__rwset_clear(wr); /* nothing of it was written after all */
@@ -69,12 +86,14 @@ static int run_one(cn_db *db, cn__sq_wreq *r) {
     r->rc = CN_EIO;
     return -1;
   }
+  int fk_before = fk_pending(db); /* 0: the bodies before left none */
   cn__sq_body_begin(db, CN__SQ_WRITE, &r->rd, &r->wr);
   cn__sq_set_current(db);
   r->rc = r->body(db, r->arg);
   cn__sq_set_current(NULL);
   cn__sq_body_end(db);
-  if (sqlite3_get_autocommit(db->h) || end_savepoint(db, r->rc, &r->wr)) {
+  if (sqlite3_get_autocommit(db->h) ||
+      end_savepoint(db, &r->rc, fk_before, &r->wr)) {
     if (!r->rc)
       r->rc = CN_EIO; /* its writes are gone: it must not be acknowledged */
     return -1;
@@ -175,6 +194,7 @@ int cn__sq_write_nested(cn_db *db, cn__store_body *body, void *arg,
                         cn__rwset *reads, cn__rwset *writes) {
   cn__rwset rd = {0}, wr = {0};
   cn__rwset *outer_r = db->reads, *outer_w = db->writes;
+  int fk_before = fk_pending(db);
   if (cn__sq_internal(db, CN__SQ_SAVEPOINT) != SQLITE_OK)
     return CN_EIO;
   db->reads = &rd;
@@ -183,7 +203,8 @@ int cn__sq_write_nested(cn_db *db, cn__store_body *body, void *arg,
   db->reads = outer_r;
   db->writes = outer_w;
   /* A lost transaction is the outer body's to notice (run_one does). */
-  if (sqlite3_get_autocommit(db->h) || end_savepoint(db, rc, &wr)) {
+  if (sqlite3_get_autocommit(db->h) ||
+      end_savepoint(db, &rc, fk_before, &wr)) {
     if (!rc)
       rc = CN_EIO;
     cn__rwset_clear(&wr);
