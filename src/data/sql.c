@@ -48,8 +48,11 @@ static void record(cn__rwset *s, const char *table) {
   cn__rwset_add(s, table); /* OOM marks the set "every table" */
 }
 
+/* Refuse the statement: in a read the caller hears CN_EREADONLY (each
+ * refusal below would change something), in a write CN_EINVAL. */
 static int deny(cn_db *db, const char *why) {
   db->deny_why = why;
+  db->deny_rc = db->mode == CN__SQ_READ ? CN_EREADONLY : CN_EINVAL;
   return SQLITE_DENY;
 }
 
@@ -104,6 +107,14 @@ int cn__sq_authorize(void *arg, int action, const char *a1, const char *a2,
   case SQLITE_ALTER_TABLE:
     if (cur)
       record(&cur->wr, a2);
+    return SQLITE_OK;
+  case SQLITE_FUNCTION:
+    /* Debian's SQLite has fts3_tokenizer() on: it takes raw pointers.
+     * SQLite reports this refusal as the statement's error ("not
+     * authorized to use function"): CN_EINVAL, in a read too. */
+    if (a2 && (strcasecmp(a2, "fts3_tokenizer") == 0 ||
+               strcasecmp(a2, "load_extension") == 0))
+      return SQLITE_DENY;
     return SQLITE_OK;
   default:
     return SQLITE_OK;
@@ -194,7 +205,7 @@ static int stmt_get(cn_db *db, const char *sql, cn__sq_stmt **out) {
     int code = cn__sq_code(rc);
     if ((rc & 0xff) == SQLITE_AUTH && db->deny_why) {
       cn__sq_fail(db, db->deny_why, sql);
-      code = db->mode == CN__SQ_READ ? CN_EREADONLY : CN_EINVAL;
+      code = db->deny_rc;
     } else {
       cn__sq_fail(db, sqlite3_errmsg(db->h), sql);
     }

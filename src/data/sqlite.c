@@ -189,10 +189,13 @@ static int conn_setup(cn_db *db, int writable, char *err, size_t errlen) {
   sqlite3_busy_timeout(db->h, st->busy_ms);
   sqlite3_extended_result_codes(db->h, 1);
   /* No ATTACH: a body sees one database, and a file name is never taken
-   * from SQL. Defensive: no writable_schema, no corrupting PRAGMAs. */
+   * from SQL. Defensive: no writable_schema, no corrupting PRAGMAs. The
+   * schema is trusted, said explicitly (a build may default to untrusted,
+   * which refuses JSON functions in triggers, views and defaults): it is
+   * the app's own, from its migrations. */
   sqlite3_limit(db->h, SQLITE_LIMIT_ATTACHED, 0);
   sqlite3_db_config(db->h, SQLITE_DBCONFIG_DEFENSIVE, 1, (int *)0);
-  sqlite3_db_config(db->h, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, (int *)0);
+  sqlite3_db_config(db->h, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 1, (int *)0);
   sqlite3_db_config(db->h, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0,
                     (int *)0);
   if (writable) {
@@ -358,6 +361,7 @@ void cn__store_close(cn__store *st) {
   /* Reads in flight finish on their connection; new ones are refused. */
   pthread_mutex_lock(&st->rmu);
   st->rclosing = 1;
+  pthread_cond_broadcast(&st->rfree); /* takers waiting: answer CN_ECLOSED */
   while (st->nidle < st->nreaders)
     pthread_cond_wait(&st->rfree, &st->rmu);
   pthread_mutex_unlock(&st->rmu);

@@ -31,6 +31,7 @@
 #define CN_DATA_SQLITE_INT_H
 
 #include <pthread.h>
+#include <semaphore.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
 
@@ -80,8 +81,10 @@ struct cn_db {
   /* The statement being prepared or stepped: the authorizer records into
    * its sets, and into its own when SQLite re-prepares it mid-step. */
   cn__sq_stmt *cur;
-  /* Why the authorizer refused the last statement (static text). */
+  /* Why the authorizer refused the last statement (static text), and
+   * what the caller hears. */
   const char *deny_why;
+  int deny_rc;
   int64_t last_id;
   cn__sq_stmt cache[CN__SQ_CACHE];
   uint64_t tick;
@@ -96,9 +99,11 @@ typedef struct cn__sq_wreq {
   void *arg;
   cn__rwset rd, wr; /* recorded here, handed to the caller's sets */
   int rc;
-  int done;
   uint64_t ts;
-  pthread_cond_t cond;
+  /* Posted once the request is answered. A semaphore of its own rather
+   * than a condition on the queue's mutex: the woken caller need not
+   * fight the writer (and 63 others) for that mutex on its way out. */
+  sem_t done;
   struct cn__sq_wreq *next;
 } cn__sq_wreq;
 

@@ -36,6 +36,19 @@
  * after the body returned, is CN_ESTATE); rows come back as new jansson
  * references owned by the caller.
  *
+ * The cn_db_* helpers of <cairn.h>, as this engine does them (sql.c): one
+ * statement per call (a second one, even after a ';', is CN_EINVAL); as
+ * many values as the statement has parameters (else CN_EINVAL). Values:
+ * a CN_V_TEXT with len (size_t)-1 (cn_v_text) is NUL-terminated, any
+ * other len is its length (NULs allowed); text that is not UTF-8 and
+ * non-finite reals are CN_EINVAL; JSON strings, numbers, null bind as
+ * themselves, true/false as 1/0, arrays and objects as their JSON text.
+ * Columns: INTEGER, REAL, TEXT, NULL become JSON; a BLOB, text that is not
+ * UTF-8 or an infinite REAL is CN_EINVAL (select hex(col) for bytes). A
+ * body may not run BEGIN/COMMIT/SAVEPOINT, ATTACH, TEMP objects or
+ * PRAGMAs other than introspection ones (CN_EINVAL in a write,
+ * CN_EREADONLY in a read, like any write there).
+ *
  * The SQLite engine is sqlite.c, writer.c, sql.c and migrate.c, with their
  * private layout in sqlite_int.h. */
 #ifndef CN_DATA_STORE_H
@@ -85,7 +98,8 @@ typedef struct cn__store_opts {
  * of another scheme, CN_EIO when the database cannot be opened (not a
  * database, not writable...); err gets a sentence naming the path. The
  * caller frees the store with cn__store_close, after its last read and
- * write have returned: close stops the writer thread after the queued
+ * write have returned (never from a body or a commit listener, which
+ * close would wait for): close stops the writer thread after the queued
  * writes, waits for reads in flight, and refuses new ones (CN_ECLOSED). */
 int cn__store_open(const cn__store_opts *o, cn__store **out, char *err,
                    size_t errlen);

@@ -22,16 +22,13 @@
  * sleeps up to the busy timeout (5 s), then the group gets CN_ECONFLICT. */
 #include "data/sqlite_int.h"
 
-/* Wake the callers of batch[0..n). */
-static void answer(cn__store *st, cn__sq_wreq **batch, size_t n) {
-  pthread_mutex_lock(&st->mu);
-  for (size_t i = 0; i < n; i++) {
-    batch[i]->done = 1;
-    /* Signalled under the mutex: the caller cannot wake, return and free
-     * its request before we let go of it. */
-    pthread_cond_signal(&batch[i]->cond);
-  }
-  pthread_mutex_unlock(&st->mu);
+/* Wake the callers of batch[0..n). Each result is written before its
+ * post (sem_post orders it); after the post the request may be gone (its
+ * caller returns and its stack frame with it), so nothing touches it
+ * again. */
+static void answer(cn__sq_wreq **batch, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    sem_post(&batch[i]->done);
 }
 
 /* Put reqs[0..n) back at the head of the queue, in order. */
@@ -52,10 +49,27 @@ static void requeue(cn__store *st, cn__sq_wreq **reqs, size_t n) {
   pthread_mutex_unlock(&st->mu);
 }
 
-/* End the savepoint of a body: released when rc is 0, rolled back to
- * (and released) otherwise. 0, or -1 when the transaction is gone. */
-static int end_savepoint(cn_db *db, int rc, cn__rwset *wr) {
-  if (rc) {
+/* 1 when deferred foreign keys are left unresolved in the transaction
+ * (DEFERRABLE INITIALLY DEFERRED constraints are checked at COMMIT). */
+static int fk_pending(cn_db *db) {
+  int cur = 0, high = 0;
+  sqlite3_db_status(db->h, SQLITE_DBSTATUS_DEFERRED_FKS, &cur, &high, 0);
+  return cur != 0;
+}
+
+/* End the savepoint of a body: released when *rc is 0, rolled back to
+ * (and released) otherwise. A body that leaves a deferred foreign key
+ * broken (none was before it) fails here, alone: otherwise the group's
+ * COMMIT would fail for every write in it. 0, or -1 when the transaction
+ * is gone. */
+static int end_savepoint(cn_db *db, int *rc, int fk_before, cn__rwset *wr) {
+  if (!*rc && !fk_before && fk_pending(db)) {
+    cn__sq_fail(db, "FOREIGN KEY constraint failed (a deferred foreign key "
+                    "was left unresolved)",
+                NULL);
+    *rc = CN_EINVAL;
+  }
+  if (*rc) {
     if (cn__sq_internal(db, CN__SQ_ROLLBACK_TO) != SQLITE_OK)
       return -1;
     cn__rwset_clear(wr); /* nothing of it was written after all */
@@ -72,12 +86,14 @@ static int run_one(cn_db *db, cn__sq_wreq *r) {
     r->rc = CN_EIO;
     return -1;
   }
+  int fk_before = fk_pending(db); /* 0: the bodies before left none */
   cn__sq_body_begin(db, CN__SQ_WRITE, &r->rd, &r->wr);
   cn__sq_set_current(db);
   r->rc = r->body(db, r->arg);
   cn__sq_set_current(NULL);
   cn__sq_body_end(db);
-  if (sqlite3_get_autocommit(db->h) || end_savepoint(db, r->rc, &r->wr)) {
+  if (sqlite3_get_autocommit(db->h) ||
+      end_savepoint(db, &r->rc, fk_before, &r->wr)) {
     if (!r->rc)
       r->rc = CN_EIO; /* its writes are gone: it must not be acknowledged */
     return -1;
@@ -102,7 +118,7 @@ static void salvage(cn__store *st, cn__sq_wreq **batch, size_t n,
       again[nagain++] = r;
   }
   requeue(st, again, nagain);
-  answer(st, done, ndone);
+  answer(done, ndone);
 }
 
 static void run_group(cn__store *st, cn__sq_wreq **batch, size_t n,
@@ -113,7 +129,7 @@ static void run_group(cn__store *st, cn__sq_wreq **batch, size_t n,
     int code = (rc & 0xff) == SQLITE_BUSY ? CN_ECONFLICT : CN_EIO;
     for (size_t i = 0; i < n; i++)
       batch[i]->rc = code;
-    answer(st, batch, n);
+    answer(batch, n);
     return;
   }
   for (size_t i = 0; i < n; i++) {
@@ -128,7 +144,7 @@ static void run_group(cn__store *st, cn__sq_wreq **batch, size_t n,
     for (size_t i = 0; i < n; i++)
       if (!batch[i]->rc)
         batch[i]->rc = CN_EIO;
-    answer(st, batch, n);
+    answer(batch, n);
     return;
   }
   for (size_t i = 0; i < n; i++) {
@@ -145,7 +161,7 @@ static void run_group(cn__store *st, cn__sq_wreq **batch, size_t n,
   if (n > st->stats.biggest)
     st->stats.biggest = n;
   pthread_mutex_unlock(&st->mu);
-  answer(st, batch, n);
+  answer(batch, n);
 }
 
 void *cn__sq_writer_main(void *arg) {
@@ -178,6 +194,7 @@ int cn__sq_write_nested(cn_db *db, cn__store_body *body, void *arg,
                         cn__rwset *reads, cn__rwset *writes) {
   cn__rwset rd = {0}, wr = {0};
   cn__rwset *outer_r = db->reads, *outer_w = db->writes;
+  int fk_before = fk_pending(db);
   if (cn__sq_internal(db, CN__SQ_SAVEPOINT) != SQLITE_OK)
     return CN_EIO;
   db->reads = &rd;
@@ -186,7 +203,8 @@ int cn__sq_write_nested(cn_db *db, cn__store_body *body, void *arg,
   db->reads = outer_r;
   db->writes = outer_w;
   /* A lost transaction is the outer body's to notice (run_one does). */
-  if (sqlite3_get_autocommit(db->h) || end_savepoint(db, rc, &wr)) {
+  if (sqlite3_get_autocommit(db->h) ||
+      end_savepoint(db, &rc, fk_before, &wr)) {
     if (!rc)
       rc = CN_EIO;
     cn__rwset_clear(&wr);
@@ -220,12 +238,12 @@ int cn__store_write(cn__store *st, cn__store_body *body, void *arg,
   if (pthread_equal(pthread_self(), st->thread))
     return CN_ESTATE;
   cn__sq_wreq r = {.body = body, .arg = arg};
-  if (pthread_cond_init(&r.cond, NULL) != 0)
+  if (sem_init(&r.done, 0, 0) != 0)
     return CN_ESYS;
   pthread_mutex_lock(&st->mu);
   if (st->closing) {
     pthread_mutex_unlock(&st->mu);
-    pthread_cond_destroy(&r.cond);
+    sem_destroy(&r.done);
     return CN_ECLOSED;
   }
   if (st->tail)
@@ -234,10 +252,10 @@ int cn__store_write(cn__store *st, cn__store_body *body, void *arg,
     st->head = &r;
   st->tail = &r;
   pthread_cond_signal(&st->wake);
-  while (!r.done)
-    pthread_cond_wait(&r.cond, &st->mu);
   pthread_mutex_unlock(&st->mu);
-  pthread_cond_destroy(&r.cond);
+  while (sem_wait(&r.done) != 0) /* EINTR: a signal handler ran */
+    ;
+  sem_destroy(&r.done);
   cn__rwset_merge(reads, &r.rd);
   cn__rwset_merge(writes, &r.wr);
   cn__rwset_clear(&r.rd);

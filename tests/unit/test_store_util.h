@@ -28,7 +28,7 @@ typedef struct tsu_dir {
   char url[160]; /* sqlite:<db> */
 } tsu_dir;
 
-static int tsu_rm_one(const char *p, const struct stat *st, int flag,
+static inline int tsu_rm_one(const char *p, const struct stat *st, int flag,
                       struct FTW *ftw) {
   (void)st, (void)flag, (void)ftw;
   return remove(p);
@@ -83,7 +83,7 @@ typedef struct tsu_script {
   int runs;             /* OUT: how often the body ran */
 } tsu_script;
 
-static int tsu_script_body(cn_db *db, void *arg) {
+static inline int tsu_script_body(cn_db *db, void *arg) {
   tsu_script *s = arg;
   s->runs++;
   s->failed_at = -1;
@@ -109,7 +109,7 @@ typedef struct tsu_one {
   int64_t changes, last_id;
 } tsu_one;
 
-static int tsu_exec_body(cn_db *db, void *arg) {
+static inline int tsu_exec_body(cn_db *db, void *arg) {
   tsu_one *o = arg;
   o->rc = cn_db_exec(db, &o->changes, o->sql, o->nargs, o->args);
   o->last_id = cn_db_last_id(db);
@@ -117,14 +117,14 @@ static int tsu_exec_body(cn_db *db, void *arg) {
   return o->rc;
 }
 
-static int tsu_value_body(cn_db *db, void *arg) {
+static inline int tsu_value_body(cn_db *db, void *arg) {
   tsu_one *o = arg;
   o->rc = cn_db_value(db, &o->out, o->sql, o->nargs, o->args);
   snprintf(o->err, sizeof o->err, "%s", cn__db_error(db));
   return o->rc;
 }
 
-static int tsu_all_body(cn_db *db, void *arg) {
+static inline int tsu_all_body(cn_db *db, void *arg) {
   tsu_one *o = arg;
   o->rc = cn_db_all(db, &o->out, o->sql, o->nargs, o->args);
   snprintf(o->err, sizeof o->err, "%s", cn__db_error(db));
@@ -171,6 +171,22 @@ static inline char *tsu_json(cn__store *st, const char *sql) {
     CHECK_EQ_STR(tsu__t, (want));                                              \
     free(tsu__t);                                                              \
   } while (0)
+
+/* Inside a body: the first value of sql as an integer, -1 on failure. */
+static inline int64_t tsu_value_of(cn_db *db, const char *sql) {
+  json_t *v = NULL;
+  if (cn_db_value(db, &v, sql, CN_NOARGS))
+    return -1;
+  int64_t n = json_integer_value(v);
+  json_decref(v);
+  return n;
+}
+
+/* A write body: INSERT INTO t VALUES (*(int *)arg). */
+static inline int tsu_insert_int(cn_db *db, void *arg) {
+  return cn_db_exec(db, NULL, "INSERT INTO t VALUES (?)",
+                    CN_ARGS(cn_v(*(int *)arg)));
+}
 
 /* How many writes wait in st's queue (the writer's private state). */
 static inline int tsu_queued(cn__store *st) {

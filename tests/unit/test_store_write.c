@@ -1,7 +1,8 @@
 /* The store's transactions (src/data/writer.c, sqlite.c): group commit
  * with a savepoint per write, atomicity, isolation under contention,
- * snapshots, commit order and its listener, read/write sets, nesting,
- * another connection holding the lock, closing with writes queued.
+ * snapshots, commit order and its listener, another connection holding
+ * the lock, closing with writes queued. (Read/write sets and nesting:
+ * test_store_rwset.c.)
  *
  * Groups are made deterministic without sleeping: a "gate" write holds
  * the writer thread while the test queues the writes it wants grouped
@@ -122,6 +123,14 @@ static const tsu_sql a_wipe[] = {S("INSERT INTO t VALUES (17, 'x')"),
 static const tsu_sql a_missing[] = {S("INSERT INTO u VALUES (3)"),
                                     S("INSERT INTO nowhere VALUES (1)"), END};
 static const tsu_sql a_good9[] = {S("INSERT INTO u VALUES (2)"), END};
+/* a deferred foreign key left broken: checked at COMMIT by SQLite, so
+ * the store checks it at the end of the body, or the whole group fails */
+static const tsu_sql a_deferred[] = {S("INSERT INTO t VALUES (18, 'x')"),
+                                     S("INSERT INTO d VALUES (999)"), END};
+/* one broken, then mended within the same body: fine */
+static const tsu_sql a_mended[] = {S("INSERT INTO d VALUES (12)"),
+                                   S("INSERT INTO d VALUES (777)"),
+                                   S("DELETE FROM d WHERE ref = 777"), END};
 
 TEST(atomicity_in_one_group) {
   tsu_dir d;
@@ -129,6 +138,8 @@ TEST(atomicity_in_one_group) {
   cn__store *st = tsu_open(&d, 0);
   tsu_exec(st, "CREATE TABLE t(id INTEGER PRIMARY KEY, tag TEXT)");
   tsu_exec(st, "CREATE TABLE u(v INTEGER CHECK (v < 100))");
+  tsu_exec(st, "CREATE TABLE d(ref INTEGER REFERENCES t(id) DEFERRABLE "
+               "INITIALLY DEFERRED)");
   static const struct {
     const tsu_sql *script;
     int fail_at_end;
@@ -143,7 +154,9 @@ TEST(atomicity_in_one_group) {
       {a_good6, 0, 0},
       {a_wipe, 7, 7},
       {a_missing, 0, CN_EINVAL},
+      {a_deferred, 0, CN_EINVAL},
       {a_good9, 0, 0},
+      {a_mended, 0, 0},
   };
   enum { N = sizeof cases / sizeof cases[0] };
   tsu_script scripts[N];
@@ -171,13 +184,14 @@ TEST(atomicity_in_one_group) {
     } else {
       CHECK(jobs[i].ts > last_ts); /* commit order = queue order */
       last_ts = jobs[i].ts;
-      CHECK_EQ_INT(jobs[i].wr.n, 1);
+      CHECK(jobs[i].wr.n == 1);
     }
     wjob_free(&jobs[i]);
   }
   tsu_check_json(st, "SELECT id, tag FROM t ORDER BY id",
                  "[{\"id\":10,\"tag\":\"g2\"},{\"id\":12,\"tag\":\"g\"}]");
   tsu_check_json(st, "SELECT v FROM u", "[{\"v\":2}]");
+  tsu_check_json(st, "SELECT ref FROM d", "[{\"ref\":12}]");
   cn__store_close(st);
   tsu_rm(&d);
 }
@@ -342,32 +356,23 @@ typedef struct snap {
   int nested_write_rc;
 } snap;
 
-static int64_t value_of(cn_db *db, const char *sql) {
-  json_t *v = NULL;
-  if (cn_db_value(db, &v, sql, CN_NOARGS))
-    return -1;
-  int64_t n = json_integer_value(v);
-  json_decref(v);
-  return n;
-}
-
 static int nested_count(cn_db *db, void *arg) {
-  *(int64_t *)arg = value_of(db, "SELECT count(*) FROM acct");
+  *(int64_t *)arg = tsu_value_of(db, "SELECT count(*) FROM acct");
   return 0;
 }
 
 static int snap_body(cn_db *db, void *arg) {
   snap *s = arg;
-  s->a1 = value_of(db, "SELECT bal FROM acct WHERE id = 'a'");
-  s->n1 = value_of(db, "SELECT count(*) FROM acct");
+  s->a1 = tsu_value_of(db, "SELECT bal FROM acct WHERE id = 'a'");
+  s->n1 = tsu_value_of(db, "SELECT count(*) FROM acct");
   /* a writer commits in the middle of this read, and is acknowledged */
   pthread_t t;
   pthread_create(&t, NULL, transfer_main, &s->tr);
   pthread_join(t, NULL);
-  s->b = value_of(db, "SELECT bal FROM acct WHERE id = 'b'");
-  s->a2 = value_of(db, "SELECT bal FROM acct WHERE id = 'a'");
+  s->b = tsu_value_of(db, "SELECT bal FROM acct WHERE id = 'b'");
+  s->a2 = tsu_value_of(db, "SELECT bal FROM acct WHERE id = 'a'");
   cn__store_read(s->tr.st, nested_count, &s->nested, NULL);
-  s->n2 = value_of(db, "SELECT count(*) FROM acct");
+  s->n2 = tsu_value_of(db, "SELECT count(*) FROM acct");
   s->nested_write_rc =
       cn__store_write(s->tr.st, transfer_body, &s->tr, NULL, NULL, NULL);
   return 0;
@@ -410,7 +415,7 @@ static int crowd_body(cn_db *db, void *arg) {
     ;
   for (int i = 0; i < 50; i++)
     sched_yield();
-  value_of(db, "SELECT 1");
+  tsu_value_of(db, "SELECT 1");
   atomic_fetch_sub(&inside, 1);
   return 0;
 }
@@ -449,7 +454,7 @@ typedef struct heard {
 } heard;
 
 static int count_t(cn_db *db, void *arg) {
-  *(int64_t *)arg = value_of(db, "SELECT (SELECT count(*) FROM t1) + "
+  *(int64_t *)arg = tsu_value_of(db, "SELECT (SELECT count(*) FROM t1) + "
                                  "(SELECT count(*) FROM t2) + (SELECT "
                                  "count(*) FROM t3) + (SELECT count(*) FROM "
                                  "t4)");
@@ -566,204 +571,6 @@ TEST(commit_order_and_listener) {
   tsu_rm(&d);
 }
 
-/* ------------------------------------------------------ read/write sets */
-
-TEST(rwsets) {
-  tsu_dir d;
-  tsu_mkdir(&d);
-  cn__store *st = tsu_open(&d, 0);
-  tsu_exec(st, "CREATE TABLE t(id INTEGER PRIMARY KEY, x)");
-  tsu_exec(st, "CREATE TABLE u(id INTEGER PRIMARY KEY, y)");
-  tsu_exec(st, "CREATE TABLE log(x)");
-  tsu_exec(st, "CREATE VIEW v AS SELECT y FROM u");
-  tsu_exec(st, "CREATE TRIGGER tr AFTER INSERT ON t BEGIN "
-               "INSERT INTO log VALUES (new.x); END");
-  tsu_exec(st, "CREATE TABLE p(id INTEGER PRIMARY KEY)");
-  tsu_exec(st, "CREATE TABLE c(pid INTEGER REFERENCES p(id) ON DELETE "
-               "CASCADE)");
-  tsu_exec(st, "INSERT INTO p VALUES (1)");
-  tsu_exec(st, "INSERT INTO c VALUES (1)");
-  static const char *const none[] = {NULL};
-  static const char *const t_[] = {"t", NULL};
-  static const char *const u_[] = {"u", NULL};
-  static const char *const tu[] = {"t", "u", NULL};
-  static const char *const uv[] = {"u", "v", NULL};
-  static const char *const t_log[] = {"t", "log", NULL};
-  static const char *const pc[] = {"p", "c", NULL};
-  static const struct {
-    int write;
-    const char *sql;
-    int rc;
-    const char *const *reads, *const *writes;
-  } cases[] = {
-      {0, "SELECT * FROM t", 0, t_, none},
-      {0, "SELECT * FROM t JOIN u USING (id)", 0, tu, none},
-      {0, "SELECT * FROM T", 0, t_, none}, /* the declared name */
-      {0, "SELECT * FROM v", 0, uv, none}, /* the view and its table */
-      {0, "SELECT count(*) FROM sqlite_master", 0, none, none},
-      {0, "SELECT 1", 0, none, none},
-      {0, "SELECT * FROM nowhere", CN_EINVAL, none, none},
-      {1, "INSERT INTO t(x) VALUES (1)", 0, t_, t_log},
-      {1, "UPDATE u SET y = 1 WHERE id IN (SELECT id FROM t)", 0, tu, u_},
-      {1, "DELETE FROM p WHERE id = 1", 0, pc, pc},
-      {1, "INSERT INTO u(id) VALUES (1)", CN_EINVAL, none, none}, /* twice */
-  };
-  tsu_exec(st, "INSERT INTO u(id) VALUES (1)");
-  for (size_t i = 0; i < CN__ARRAY_LEN(cases); i++) {
-    for (int again = 0; again < 2; again++) { /* prepared, then cached */
-      cn__rwset rd = {0}, wr = {0};
-      tsu_one o = {.sql = cases[i].sql};
-      int rc = cases[i].write
-                   ? cn__store_write(st, tsu_exec_body, &o, &rd, &wr, NULL)
-                   : cn__store_read(st, tsu_exec_body, &o, &rd);
-      int ok_r = tsu_set_is(&rd, cases[i].reads),
-          ok_w = tsu_set_is(&wr, cases[i].writes);
-      if (rc != cases[i].rc || !ok_r || !ok_w) {
-        fprintf(stderr, "case %zu/%d %s: rc %d reads", i, again,
-                cases[i].sql, rc);
-        for (size_t k = 0; k < rd.n; k++)
-          fprintf(stderr, " %s", rd.tables[k]);
-        fprintf(stderr, " writes");
-        for (size_t k = 0; k < wr.n; k++)
-          fprintf(stderr, " %s", wr.tables[k]);
-        fprintf(stderr, "\n");
-      }
-      CHECK_EQ_INT(rc, cases[i].rc);
-      CHECK(ok_r);
-      CHECK(ok_w);
-      cn__rwset_clear(&rd);
-      cn__rwset_clear(&wr);
-    }
-  }
-  cn__store_close(st);
-  tsu_rm(&d);
-}
-
-TEST(rwset_unit) {
-  cn__rwset a = {0}, b = {0};
-  CHECK_EQ_INT(cn__rwset_add(&a, "Tasks"), 0);
-  CHECK_EQ_INT(cn__rwset_add(&a, "tasks"), 0); /* one table */
-  CHECK_EQ_INT(cn__rwset_add(&a, "users"), 0);
-  CHECK_EQ_INT(a.n, 2);
-  CHECK_EQ_INT(cn__rwset_add(&a, NULL), 0);
-  CHECK_EQ_INT(a.n, 2);
-  CHECK(!cn__rwset_overlaps(&a, &b));
-  cn__rwset_add(&b, "USERS");
-  CHECK(cn__rwset_overlaps(&a, &b));
-  CHECK(cn__rwset_overlaps(&b, &a));
-  CHECK(!cn__rwset_overlaps(&a, NULL));
-  cn__rwset_clear(&b);
-  CHECK_EQ_INT(b.n, 0);
-  cn__rwset_add(&b, "other");
-  CHECK(!cn__rwset_overlaps(&a, &b));
-  CHECK_EQ_INT(cn__rwset_merge(&b, &a), 0);
-  CHECK_EQ_INT(b.n, 3);
-  CHECK(cn__rwset_overlaps(&a, &b));
-  /* more than CN__RWSET_MAX: "every table" */
-  cn__rwset big = {0};
-  for (int i = 0; i < CN__RWSET_MAX + 5; i++) {
-    char name[16];
-    snprintf(name, sizeof name, "t%d", i);
-    CHECK_EQ_INT(cn__rwset_add(&big, name), 0);
-  }
-  CHECK_EQ_INT(big.n, CN__RWSET_MAX);
-  CHECK(big.overflow);
-  cn__rwset lone = {0};
-  cn__rwset_add(&lone, "zzz");
-  CHECK(cn__rwset_overlaps(&big, &lone));
-  CHECK(cn__rwset_overlaps(&lone, &big));
-  CHECK_EQ_INT(cn__rwset_merge(&lone, &big), 0);
-  CHECK(lone.overflow);
-  /* out of memory: the set says "every table" rather than forget one */
-  cn__rwset oom = {0};
-  cn__alloc_fail_after(0);
-  CHECK_EQ_INT(cn__rwset_add(&oom, "t"), CN_ENOMEM);
-  cn__alloc_fail_after(-1);
-  CHECK(oom.overflow);
-  CHECK(cn__rwset_overlaps(&oom, &a));
-  cn__rwset_clear(&oom);
-  CHECK(!oom.overflow);
-  cn__rwset_clear(&a);
-  cn__rwset_clear(&b);
-  cn__rwset_clear(&big);
-  cn__rwset_clear(&lone);
-}
-
-/* ------------------------------------------------------------- nesting */
-
-typedef struct nest {
-  cn__store *st;
-  int rc_read_write, rc_inner_fail, rc_inner_ok;
-  int64_t seen;
-  uint64_t inner_ts;
-  cn__rwset inner_wr;
-} nest;
-
-static int insert_body(cn_db *db, void *arg) {
-  return cn_db_exec(db, NULL, "INSERT INTO t VALUES (?)",
-                    CN_ARGS(cn_v(*(int *)arg)));
-}
-
-static int insert_then_fail(cn_db *db, void *arg) {
-  int rc = insert_body(db, arg);
-  return rc ? rc : CN_ECONFLICT;
-}
-
-static int seen_and_try_write(cn_db *db, void *arg) {
-  nest *n = arg;
-  n->seen = value_of(db, "SELECT count(*) FROM t");
-  n->rc_read_write = cn_db_exec(db, NULL, "INSERT INTO t VALUES (99)",
-                                CN_NOARGS);
-  return 0;
-}
-
-static int nest_body(cn_db *db, void *arg) {
-  nest *n = arg;
-  int one = 1, two = 2, three = 3;
-  int rc = insert_body(db, &one);
-  if (rc)
-    return rc;
-  /* a read inside the write sees the write so far, and cannot write */
-  cn__store_read(n->st, seen_and_try_write, n, NULL);
-  n->rc_inner_fail =
-      cn__store_write(n->st, insert_then_fail, &two, NULL, NULL, NULL);
-  n->rc_inner_ok = cn__store_write(n->st, insert_body, &three, NULL,
-                                   &n->inner_wr, &n->inner_ts);
-  /* after the nested read, the write can write again */
-  return cn_db_exec(db, NULL, "INSERT INTO t VALUES (4)", CN_NOARGS);
-}
-
-TEST(nested_calls) {
-  tsu_dir d;
-  tsu_mkdir(&d);
-  cn__store *st = tsu_open(&d, 0);
-  tsu_exec(st, "CREATE TABLE t(x INTEGER PRIMARY KEY)");
-  nest n = {.st = st};
-  cn__rwset rd = {0}, wr = {0};
-  uint64_t ts = 0;
-  CHECK_EQ_INT(cn__store_write(st, nest_body, &n, &rd, &wr, &ts), 0);
-  CHECK(ts > 0);
-  CHECK_EQ_INT(n.seen, 1);
-  CHECK_EQ_INT(n.rc_read_write, CN_EREADONLY);
-  CHECK_EQ_INT(n.rc_inner_fail, CN_ECONFLICT);
-  CHECK_EQ_INT(n.rc_inner_ok, 0);
-  CHECK_EQ_INT(n.inner_ts, 0); /* it commits with the outer write */
-  static const char *const t_[] = {"t", NULL};
-  CHECK(tsu_set_is(&n.inner_wr, t_));
-  CHECK(tsu_set_is(&wr, t_));
-  CHECK(tsu_set_is(&rd, t_));
-  cn__rwset_clear(&n.inner_wr);
-  cn__rwset_clear(&rd);
-  cn__rwset_clear(&wr);
-  tsu_check_json(st, "SELECT x FROM t ORDER BY x",
-                 "[{\"x\":1},{\"x\":3},{\"x\":4}]");
-  /* and the writer's connection is writable again afterwards */
-  tsu_exec(st, "INSERT INTO t VALUES (5)");
-  CHECK_EQ_INT(tsu_int(st, "SELECT count(*) FROM t"), 4);
-  cn__store_close(st);
-  tsu_rm(&d);
-}
-
 /* ------------------------------------------- another holder of the lock */
 
 TEST(busy_other_connection) {
@@ -779,13 +586,13 @@ TEST(busy_other_connection) {
                SQLITE_OK);
   int v = 1;
   uint64_t ts = 99;
-  CHECK_EQ_INT(cn__store_write(st, insert_body, &v, NULL, NULL, &ts),
+  CHECK_EQ_INT(cn__store_write(st, tsu_insert_int, &v, NULL, NULL, &ts),
                CN_ECONFLICT);
   CHECK_EQ_INT(ts, 0);
   /* readers are not blocked by a writer (WAL) */
   CHECK_EQ_INT(tsu_int(st, "SELECT count(*) FROM t"), 0);
   CHECK_EQ_INT(sqlite3_exec(other, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
-  CHECK_EQ_INT(cn__store_write(st, insert_body, &v, NULL, NULL, &ts), 0);
+  CHECK_EQ_INT(cn__store_write(st, tsu_insert_int, &v, NULL, NULL, &ts), 0);
   CHECK(ts > 0);
   tsu_check_json(st, "SELECT x FROM t ORDER BY x",
                  "[{\"x\":1},{\"x\":100}]");
@@ -852,7 +659,7 @@ TEST(close_drains_queue) {
   memset(jobs, 0, sizeof jobs);
   for (int i = 0; i < N; i++) {
     vals[i] = i;
-    jobs[i] = (wjob){.st = st, .body = insert_body, .arg = &vals[i]};
+    jobs[i] = (wjob){.st = st, .body = tsu_insert_int, .arg = &vals[i]};
     wjob_start(&jobs[i]);
   }
   tsu_wait_queued(st, N);
@@ -862,7 +669,7 @@ TEST(close_drains_queue) {
     sched_yield();
   /* closing: a new write is refused; the queued ones still run */
   int late = 99;
-  CHECK_EQ_INT(cn__store_write(st, insert_body, &late, NULL, NULL, NULL),
+  CHECK_EQ_INT(cn__store_write(st, tsu_insert_int, &late, NULL, NULL, NULL),
                CN_ECLOSED);
   gate_open(&g);
   wjob_join(&gj);
@@ -887,9 +694,6 @@ int main(void) {
   RUN(snapshot_consistency);
   RUN(reader_pool_bounded);
   RUN(commit_order_and_listener);
-  RUN(rwsets);
-  RUN(rwset_unit);
-  RUN(nested_calls);
   RUN(busy_other_connection);
   RUN(two_stores_one_file);
   RUN(close_drains_queue);
