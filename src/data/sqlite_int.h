@@ -31,6 +31,7 @@
 #define CN_DATA_SQLITE_INT_H
 
 #include <pthread.h>
+#include <semaphore.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
 
@@ -96,9 +97,11 @@ typedef struct cn__sq_wreq {
   void *arg;
   cn__rwset rd, wr; /* recorded here, handed to the caller's sets */
   int rc;
-  int done;
   uint64_t ts;
-  pthread_cond_t cond;
+  /* Posted once the request is answered. A semaphore of its own rather
+   * than a condition on the queue's mutex: the woken caller need not
+   * fight the writer (and 63 others) for that mutex on its way out. */
+  sem_t done;
   struct cn__sq_wreq *next;
 } cn__sq_wreq;
 

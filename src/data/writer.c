@@ -22,16 +22,13 @@
  * sleeps up to the busy timeout (5 s), then the group gets CN_ECONFLICT. */
 #include "data/sqlite_int.h"
 
-/* Wake the callers of batch[0..n). */
-static void answer(cn__store *st, cn__sq_wreq **batch, size_t n) {
-  pthread_mutex_lock(&st->mu);
-  for (size_t i = 0; i < n; i++) {
-    batch[i]->done = 1;
-    /* Signalled under the mutex: the caller cannot wake, return and free
-     * its request before we let go of it. */
-    pthread_cond_signal(&batch[i]->cond);
-  }
-  pthread_mutex_unlock(&st->mu);
+/* Wake the callers of batch[0..n). Each result is written before its
+ * post (sem_post orders it); after the post the request may be gone (its
+ * caller returns and its stack frame with it), so nothing touches it
+ * again. */
+static void answer(cn__sq_wreq **batch, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    sem_post(&batch[i]->done);
 }
 
 /* Put reqs[0..n) back at the head of the queue, in order. */
@@ -102,7 +99,7 @@ static void salvage(cn__store *st, cn__sq_wreq **batch, size_t n,
       again[nagain++] = r;
   }
   requeue(st, again, nagain);
-  answer(st, done, ndone);
+  answer(done, ndone);
 }
 
 static void run_group(cn__store *st, cn__sq_wreq **batch, size_t n,
@@ -113,7 +110,7 @@ static void run_group(cn__store *st, cn__sq_wreq **batch, size_t n,
     int code = (rc & 0xff) == SQLITE_BUSY ? CN_ECONFLICT : CN_EIO;
     for (size_t i = 0; i < n; i++)
       batch[i]->rc = code;
-    answer(st, batch, n);
+    answer(batch, n);
     return;
   }
   for (size_t i = 0; i < n; i++) {
@@ -128,7 +125,7 @@ static void run_group(cn__store *st, cn__sq_wreq **batch, size_t n,
     for (size_t i = 0; i < n; i++)
       if (!batch[i]->rc)
         batch[i]->rc = CN_EIO;
-    answer(st, batch, n);
+    answer(batch, n);
     return;
   }
   for (size_t i = 0; i < n; i++) {
@@ -145,7 +142,7 @@ static void run_group(cn__store *st, cn__sq_wreq **batch, size_t n,
   if (n > st->stats.biggest)
     st->stats.biggest = n;
   pthread_mutex_unlock(&st->mu);
-  answer(st, batch, n);
+  answer(batch, n);
 }
 
 void *cn__sq_writer_main(void *arg) {
@@ -220,12 +217,12 @@ int cn__store_write(cn__store *st, cn__store_body *body, void *arg,
   if (pthread_equal(pthread_self(), st->thread))
     return CN_ESTATE;
   cn__sq_wreq r = {.body = body, .arg = arg};
-  if (pthread_cond_init(&r.cond, NULL) != 0)
+  if (sem_init(&r.done, 0, 0) != 0)
     return CN_ESYS;
   pthread_mutex_lock(&st->mu);
   if (st->closing) {
     pthread_mutex_unlock(&st->mu);
-    pthread_cond_destroy(&r.cond);
+    sem_destroy(&r.done);
     return CN_ECLOSED;
   }
   if (st->tail)
@@ -234,10 +231,10 @@ int cn__store_write(cn__store *st, cn__store_body *body, void *arg,
     st->head = &r;
   st->tail = &r;
   pthread_cond_signal(&st->wake);
-  while (!r.done)
-    pthread_cond_wait(&r.cond, &st->mu);
   pthread_mutex_unlock(&st->mu);
-  pthread_cond_destroy(&r.cond);
+  while (sem_wait(&r.done) != 0) /* EINTR: a signal handler ran */
+    ;
+  sem_destroy(&r.done);
   cn__rwset_merge(reads, &r.rd);
   cn__rwset_merge(writes, &r.wr);
   cn__rwset_clear(&r.rd);

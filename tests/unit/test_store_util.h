@@ -28,7 +28,7 @@ typedef struct tsu_dir {
   char url[160]; /* sqlite:<db> */
 } tsu_dir;
 
-static int tsu_rm_one(const char *p, const struct stat *st, int flag,
+static inline int tsu_rm_one(const char *p, const struct stat *st, int flag,
                       struct FTW *ftw) {
   (void)st, (void)flag, (void)ftw;
   return remove(p);
@@ -83,7 +83,7 @@ typedef struct tsu_script {
   int runs;             /* OUT: how often the body ran */
 } tsu_script;
 
-static int tsu_script_body(cn_db *db, void *arg) {
+static inline int tsu_script_body(cn_db *db, void *arg) {
   tsu_script *s = arg;
   s->runs++;
   s->failed_at = -1;
@@ -109,7 +109,7 @@ typedef struct tsu_one {
   int64_t changes, last_id;
 } tsu_one;
 
-static int tsu_exec_body(cn_db *db, void *arg) {
+static inline int tsu_exec_body(cn_db *db, void *arg) {
   tsu_one *o = arg;
   o->rc = cn_db_exec(db, &o->changes, o->sql, o->nargs, o->args);
   o->last_id = cn_db_last_id(db);
@@ -117,14 +117,14 @@ static int tsu_exec_body(cn_db *db, void *arg) {
   return o->rc;
 }
 
-static int tsu_value_body(cn_db *db, void *arg) {
+static inline int tsu_value_body(cn_db *db, void *arg) {
   tsu_one *o = arg;
   o->rc = cn_db_value(db, &o->out, o->sql, o->nargs, o->args);
   snprintf(o->err, sizeof o->err, "%s", cn__db_error(db));
   return o->rc;
 }
 
-static int tsu_all_body(cn_db *db, void *arg) {
+static inline int tsu_all_body(cn_db *db, void *arg) {
   tsu_one *o = arg;
   o->rc = cn_db_all(db, &o->out, o->sql, o->nargs, o->args);
   snprintf(o->err, sizeof o->err, "%s", cn__db_error(db));
