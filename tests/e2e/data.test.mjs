@@ -194,6 +194,9 @@ describe('the data test app', () => {
     const t = await call(srv, 'query', 'tasks:taken');
     assert.equal(t.status, 400);
     assert.deepEqual(t.body, { status: 'error', code: 'invalid_args', errorMessage: 'that title is taken' });
+    const l = await call(srv, 'query', 'tasks:latin1');
+    assert.equal(l.status, 400);
+    assert.deepEqual(l.body, { status: 'error', code: 'invalid_args', errorMessage: '(the message is not valid UTF-8)' });
     for (const path of ['tasks:broken', 'tasks:bad_sql']) {
       const e = await call(srv, 'query', path);
       assert.equal(e.status, 500);
