@@ -332,8 +332,11 @@ static int gen_data(const build *b, cn__buf *o) {
   size_t ndata = 0, nmig = 0;
   const cn__cli_scan *s = &b->scan;
   for (size_t i = 0; i < s->n; i++)
-    if (s->v[i].data)
-      cn__buf_appendf(o, "extern const cn_data_def %s;\n", s->v[i].sym);
+    if (s->v[i].data) /* weak: a module without CN_DATA is the server's
+                         error (--functions), named, not the linker's */
+      cn__buf_appendf(o, "extern const cn_data_def %s "
+                         "__attribute__((weak));\n",
+                      s->v[i].sym);
   for (size_t i = 0; i < s->n; i++) {
     if (!s->v[i].migration)
       continue;
@@ -348,9 +351,12 @@ static int gen_data(const build *b, cn__buf *o) {
       fclose(f);
     if (bad) {
       cn__buf_free(&sql);
-      cn__cli_error(b->c, "%s: %s", s->v[i].rel,
-                    f ? "cannot be read as text" : strerror(errno));
-      return CN_EIO;
+      fprintf(stderr, "%sFailed to compile.%s\n\n%s: %s\n",
+              cn__cli_c(b->c->color_err, CN__C_RED),
+              cn__cli_c(b->c->color_err, CN__C_RESET), s->v[i].rel,
+              f ? "cannot be read as text (it holds a NUL byte)"
+                : strerror(errno));
+      return CN_EPARSE;
     }
     cn__buf_append(&sql, "", 1);
     cn__buf_appendf(o, "static const char mig_%zu[] =\n    ", i);
@@ -414,9 +420,10 @@ static int generate_main(build *b) {
   if (!g.n)
     cn__buf_appendf(&o, "    {0, 0, 0},\n");
   cn__buf_appendf(&o, "};\n\n");
-  if (gen_data(b, &o)) {
+  int rc = gen_data(b, &o);
+  if (rc) {
     cn__buf_free(&o);
-    return CN_EIO;
+    return rc;
   }
   cn__buf_appendf(&o,
                   "\nstatic const cn_manifest manifest = {\n"
@@ -426,7 +433,7 @@ static int generate_main(build *b) {
                   "  return cn_main(&manifest, argc, argv);\n}\n",
                   g.n, mw ? "&cn_middleware" : "0",
                   (unsigned long long)id, b->pages.n, key);
-  int rc = o.ptr ? write_if_changed(".cairn/main.c", &o) : CN_ENOMEM;
+  rc = o.ptr ? write_if_changed(".cairn/main.c", &o) : CN_ENOMEM;
   cn__buf_free(&o);
   return rc;
 }
@@ -670,8 +677,9 @@ static int run_build(build *b) {
     return rc < 0 ? 2 : 1;
   size_t cached = b->nunits - b->compiled;
   /* The manifest, once every object is final (its id hashes them). */
-  if (generate_main(b)) {
-    cn__cli_error(c, ".cairn/main.c: cannot write it");
+  if ((rc = generate_main(b))) {
+    if (rc != CN_EPARSE) /* else said already, naming the file */
+      cn__cli_error(c, ".cairn/main.c: cannot write it");
     return 1;
   }
   if (prepare_unit(b, &m, NULL) == 0) {

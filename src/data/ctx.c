@@ -190,11 +190,22 @@ typedef struct run {
   const char *db_error;
 } run;
 
-/* Inside the transaction (any thread): rules, then the function. */
+/* Inside the transaction (any thread): rules, then the function. The
+ * store may run a write body twice (store.h: its group was rolled back by
+ * another write), so a run starts from nothing. */
 static int body(cn_db *db, void *arg) {
   run *r = arg;
   cn_ctx *ctx = r->ctx;
   tx saved = tl_tx;
+  json_decref(r->result);
+  r->result = NULL;
+  r->refused = 0;
+  r->db_error = NULL;
+  r->c->internal = 0;
+  r->c->message = r->c->detail = NULL;
+  ctx->fail = NULL;
+  ctx->fail_err = 0;
+  atomic_store(&ctx->error, NULL);
   tl_tx = (tx){db, ctx->kind};
   ctx->db = db;
   int rc = rule_inside(ctx, r->args, r->c);
@@ -254,14 +265,15 @@ static void leave(cn__data *d) {
   pthread_mutex_unlock(&d->mu);
 }
 
-/* Run r at the top (a transaction of its own) or inline in this thread's
- * transaction. */
+/* Run r in a transaction of its own, or, called from inside a body on
+ * this thread, nested in that body's transaction: the store nests a read
+ * in the running transaction (a read inside a write sees its writes and
+ * may not write) and a write as a SAVEPOINT of it (undone alone when it
+ * fails). */
 static int execute(cn_ctx *caller, run *r) {
   cn_ctx *ctx = r->ctx;
   cn__data *d = caller->d;
-  if (tl_tx.db)
-    return body(tl_tx.db, r);
-  int rc = enter(d);
+  int nested = tl_tx.db != NULL, rc = nested ? 0 : enter(d);
   if (rc) {
     r->c->message = "the server is shutting down";
     return rc;
@@ -275,11 +287,12 @@ static int execute(cn_ctx *caller, run *r) {
     r->c->ts = cn__store_ts(st); /* before the snapshot: a lower bound */
     rc = cn__store_read(st, body, r, r->c->reads);
   } else if (ctx->kind == CN_MUTATION) {
-    rc = cn__store_write(st, body, r, NULL, NULL, &r->c->ts);
+    rc = cn__store_write(st, body, r, NULL, NULL, nested ? NULL : &r->c->ts);
   } else {
     rc = run_action(st, r);
   }
-  leave(d);
+  if (!nested)
+    leave(d);
   return rc;
 }
 

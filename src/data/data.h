@@ -31,13 +31,16 @@
  * mutation runs on the store's writer thread inside cn__store_write while
  * the caller blocks; an action runs on the calling thread with no
  * database. A thread that runs a transaction body remembers it (a thread-
- * local): any cn_run_query or cn_run_mutation made on that thread during
- * the body runs inline in that same transaction, whichever ctx it was given
- * (a mutation calling the store again would wait for itself). Inline calls
- * are part of the caller's transaction, as Convex's runMutation inside a
- * mutation is: a nested mutation that fails is undone only when its caller
- * fails too. A query can run queries only; nothing inside a transaction
- * can run an action.
+ * local), and the store nests what a body asks of it on that thread in
+ * the body's own transaction (store.h): so a cn_run_query or
+ * cn_run_mutation made during a body, whichever ctx it was given, runs
+ * inside that transaction, never waiting for the writer it is running on.
+ * As Convex's runQuery/runMutation inside a mutation: a nested query sees
+ * the mutation's writes and may not write; a nested mutation is a
+ * SAVEPOINT, undone alone when it fails (its caller may go on), committed
+ * with its caller otherwise. A query can run queries only; nothing inside
+ * a transaction can run an action. A write body may run twice (the store
+ * re-runs a group another write rolled back): each run starts afresh.
  */
 #ifndef CN_DATA_DATA_H
 #define CN_DATA_DATA_H

@@ -162,7 +162,13 @@ int cn__fns_build(const cn_manifest_data *mods, size_t n, cn__fns *out,
                m->source ? m->source : "data/?");
       return CN_EINVAL;
     }
-    for (size_t j = 0; m->def && j < CN__ARRAY_LEN(m->def->fns); j++)
+    if (!m->def) {
+      snprintf(err, errlen, "%s: the file declares no functions (CN_DATA(...) "
+                            "is missing)",
+               m->source ? m->source : m->module);
+      return CN_EINVAL;
+    }
+    for (size_t j = 0; j < CN__ARRAY_LEN(m->def->fns); j++)
       total += m->def->fns[j].name || m->def->fns[j].fn;
   }
   if (total && !(out->v = cn__calloc(total, sizeof(cn__fn))))

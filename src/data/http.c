@@ -38,6 +38,9 @@ static int refuse(cn_res *res, int status, const char *code,
                   const char *message, json_t *errors) {
   json_t *j = json_pack("{s:s,s:s,s:s}", "status", "error", "code", code,
                         "errorMessage", message);
+  if (!j) /* a function's message that is not UTF-8 */
+    j = json_pack("{s:s,s:s,s:s}", "status", "error", "code", code,
+                  "errorMessage", "(the message is not valid UTF-8)");
   if (j && errors)
     json_object_set_new(j, "errors", errors);
   else
@@ -84,7 +87,7 @@ static int is_json(cn_str ct) {
   return type.ptr && cn_str_ieq(type, "application/json");
 }
 
-static int answer(cn_req *req, cn_res *res, const cn__call *c, int rc) {
+static int answer(cn_res *res, const cn__call *c, int rc) {
   if (!rc) {
     json_t *j = json_pack("{s:s,s:O}", "status", "success", "value",
                           c->result);
@@ -108,7 +111,6 @@ static int answer(cn_req *req, cn_res *res, const cn__call *c, int rc) {
     msg = d && d->dev && c->detail ? c->detail : "Server Error";
   json_t *errors = rc == CN_EINVAL && c->errors ? json_incref(c->errors)
                                                 : NULL;
-  (void)req;
   return refuse(res, status, code, msg, errors);
 }
 
@@ -150,7 +152,7 @@ static int handle(cn_req *req, cn_res *res, cn_fn_kind kind) {
                 .path = cn__str(json_string_value(path),
                                 json_string_length(path)),
                 .args = json_is_null(args) ? NULL : args};
-  rc = answer(req, res, &c, cn__data_run(ctx, &c));
+  rc = answer(res, &c, cn__data_run(ctx, &c));
   json_decref(c.result);
   json_decref(c.errors);
 cleanup:

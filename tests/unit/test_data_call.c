@@ -38,7 +38,10 @@ static int get(cn_ctx *ctx, const json_t *args, json_t **out) {
                      "SELECT n FROM counter WHERE id = 1", CN_NOARGS);
 }
 
+static _Atomic long inc_runs;
+
 static int inc(cn_ctx *ctx, const json_t *args, json_t **out) {
+  inc_runs++;
   json_int_t by = json_integer_value(json_object_get(args, "by"));
   int rc = cn_db_exec(cn_ctx_db(ctx), NULL,
                       "UPDATE counter SET n = n + ? WHERE id = 1",
@@ -85,6 +88,37 @@ static cn_ctx *outer_ctx;
 static int via_outer(cn_ctx *ctx, const json_t *args, json_t **out) {
   (void)ctx, (void)args;
   return cn_run_mutation(outer_ctx, "t:inc", NULL, out);
+}
+
+/* A nested mutation that fails is undone alone; the caller goes on. */
+static int nested_fail(cn_ctx *ctx, const json_t *args, json_t **out) {
+  (void)args;
+  json_t *a = NULL, *b = NULL;
+  int rc = cn_run_mutation(ctx, "t:inc", NULL, &a);
+  int half = rc ? rc : cn_run_mutation(ctx, "t:half", NULL, &b);
+  if (!rc)
+    *out = json_pack("{s:o,s:i,s:s}", "a", a, "half", half, "why",
+                     cn_ctx_error(ctx) ? cn_ctx_error(ctx) : "");
+  else
+    json_decref(a);
+  return rc;
+}
+
+/* A query nested in a mutation may not write. */
+static int mutation_runs_writing_query(cn_ctx *ctx, const json_t *args,
+                                       json_t **out) {
+  (void)args;
+  int rc = note_call(ctx, "outer");
+  return rc ? rc : cn_run_query(ctx, "t:write_in_query", NULL, out);
+}
+
+/* Rolls back the whole transaction, and with it every write grouped
+ * with this one: the store runs those again. */
+static int rollback_all(cn_ctx *ctx, const json_t *args, json_t **out) {
+  (void)args, (void)out;
+  return cn_db_exec(cn_ctx_db(ctx), NULL,
+                    "INSERT OR ROLLBACK INTO counter VALUES (1, 0)",
+                    CN_NOARGS);
 }
 
 static int query_runs_mutation(cn_ctx *ctx, const json_t *args,
@@ -180,6 +214,10 @@ static const cn_data_def t_def = {{
     {.name = "write_in_query", .kind = CN_QUERY, .fn = write_in_query},
     {.name = "nested", .kind = CN_MUTATION, .fn = nested},
     {.name = "via_outer", .kind = CN_MUTATION, .fn = via_outer},
+    {.name = "nested_fail", .kind = CN_MUTATION, .fn = nested_fail},
+    {.name = "mutation_runs_writing_query", .kind = CN_MUTATION,
+     .fn = mutation_runs_writing_query},
+    {.name = "rollback_all", .kind = CN_MUTATION, .fn = rollback_all},
     {.name = "query_runs_mutation", .kind = CN_QUERY,
      .fn = query_runs_mutation},
     {.name = "mutation_runs_action", .kind = CN_MUTATION,
@@ -412,7 +450,95 @@ TEST(nesting) {
   CHECK_EQ_INT(call(&ctx, CN_MUTATION, "t:via_outer", NULL, &v), 0);
   CHECK_EQ_INT(json_integer_value(v), n + 12);
   json_decref(v);
+  /* the nested t:half fails and is undone; the outer commits its own */
+  int64_t ran = calls();
+  CHECK_EQ_INT(call(&ctx, CN_MUTATION, "t:nested_fail", NULL, &v), 0);
+  CHECK_EQ_INT(json_integer_value(json_object_get(v, "a")), n + 13);
+  CHECK_EQ_INT(json_integer_value(json_object_get(v, "half")), CN_ECONFLICT);
+  CHECK_EQ_STR(json_string_value(json_object_get(v, "why")), "half-way 50");
+  json_decref(v);
+  CHECK_EQ_INT(counter(), n + 13);
+  CHECK_EQ_INT(calls(), ran);
+  /* a query nested in a mutation is read-only: the whole call fails */
+  v = NULL;
+  CHECK_EQ_INT(call(&ctx, CN_MUTATION, "t:mutation_runs_writing_query", NULL,
+                    &v),
+               CN_EREADONLY);
+  CHECK(v == NULL);
+  CHECK_EQ_INT(calls(), ran);
   cn__ctx_done(&ctx);
+}
+
+static void *rollbacks(void *arg) {
+  int *n = arg;
+  cn_ctx ctx;
+  cn__ctx_init(&ctx, d, NULL);
+  for (int i = 0; i < *n; i++) {
+    json_t *v = NULL;
+    if (cn_run_mutation(&ctx, "t:rollback_all", NULL, &v) == 0)
+      *n = -1; /* must never succeed */
+    json_decref(v);
+  }
+  cn__ctx_done(&ctx);
+  return NULL;
+}
+
+typedef struct seen {
+  int n;
+  int failures;
+  int64_t values[200];
+} seen;
+
+static void *incs(void *arg) {
+  seen *s = arg;
+  cn_ctx ctx;
+  cn__ctx_init(&ctx, d, NULL);
+  for (int i = 0; i < s->n; i++) {
+    json_t *v = NULL;
+    if (cn_run_mutation(&ctx, "t:inc", NULL, &v))
+      s->failures++;
+    else
+      s->values[i] = json_integer_value(v);
+    json_decref(v);
+  }
+  cn__ctx_done(&ctx);
+  return NULL;
+}
+
+static int cmp64(const void *a, const void *b) {
+  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+  return (x > y) - (x < y);
+}
+
+TEST(bodies_run_again_answer_once) {
+  /* Writes grouped with one that rolls the whole transaction back run
+   * again: each still answers once, with its own value, nothing leaks. */
+  int64_t before = counter();
+  long runs0 = inc_runs;
+  pthread_t rb, t[6];
+  int nrb = 300;
+  static seen s[6];
+  pthread_create(&rb, NULL, rollbacks, &nrb);
+  for (int i = 0; i < 6; i++) {
+    s[i] = (seen){.n = 200};
+    pthread_create(&t[i], NULL, incs, &s[i]);
+  }
+  pthread_join(rb, NULL);
+  static int64_t all[1200];
+  int failures = 0;
+  for (int i = 0; i < 6; i++) {
+    pthread_join(t[i], NULL);
+    failures += s[i].failures;
+    memcpy(all + i * 200, s[i].values, sizeof s[i].values);
+  }
+  CHECK_EQ_INT(nrb, 300);
+  CHECK_EQ_INT(failures, 0);
+  CHECK_EQ_INT(counter(), before + 1200);
+  qsort(all, 1200, sizeof(int64_t), cmp64);
+  for (int i = 0; i < 1200; i++)
+    CHECK_EQ_INT(all[i], before + 1 + i);
+  printf("# %ld bodies of t:inc ran again after a group rollback\n",
+         inc_runs - runs0 - 1200);
 }
 
 static const cn_identity alice = {.subject = "alice", .issuer = "i"};
@@ -598,6 +724,7 @@ int main(void) {
   RUN(the_caller_learns_why);
   RUN(nesting);
   RUN(auth_rules);
+  RUN(bodies_run_again_answer_once);
   RUN(concurrent_increments);
   RUN(no_layer);
   RUN(migration_failure_and_reopen);

@@ -218,6 +218,8 @@ static const def_case defs[] = {
     {"my-mod", &fine, "data/m.c: a data module's name must be an "
                       "identifier"},
     {"", &fine, "a data module's name must be an identifier"},
+    {"m", NULL, "data/m.c: the file declares no functions (CN_DATA(...) is "
+                "missing)"},
 };
 
 TEST(definitions_checked) {

@@ -79,6 +79,12 @@ static int broken(cn_ctx *ctx, const json_t *args, json_t **out) {
   return cn_ctx_fail(ctx, CN_EIO, "secret detail 1234");
 }
 
+/* A message that is not UTF-8 cannot travel in JSON as it is. */
+static int latin1(cn_ctx *ctx, const json_t *args, json_t **out) {
+  (void)args, (void)out;
+  return cn_ctx_fail(ctx, CN_EINVAL, "caf\xe9");
+}
+
 static int bad_sql(cn_ctx *ctx, const json_t *args, json_t **out) {
   (void)args;
   return cn_db_all(cn_ctx_db(ctx), out, "SELECT * FROM no_such_table",
@@ -106,4 +112,5 @@ CN_DATA({.name = "list", .kind = CN_QUERY, .fn = list},
          .auth = OWNER},
         {.name = "taken", .kind = CN_QUERY, .fn = taken},
         {.name = "broken", .kind = CN_QUERY, .fn = broken},
+        {.name = "latin1", .kind = CN_QUERY, .fn = latin1},
         {.name = "bad_sql", .kind = CN_QUERY, .fn = bad_sql});
