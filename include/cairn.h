@@ -770,7 +770,7 @@ typedef struct cn_fn_def {
  *                        CN_ARGS(cn_v(cn_ctx_subject(ctx))));
  *     }
  *     CN_DATA({.name = "list", .kind = CN_QUERY, .fn = list,
- *              .auth = {CN_AUTH_USER}}); */
+ *              .auth = {.kind = CN_AUTH_USER}}); */
 typedef struct cn_data_def {
   cn_fn_def fns[64];
 } cn_data_def;

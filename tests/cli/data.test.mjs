@@ -94,7 +94,7 @@ describe('cairn build and routes with data/', () => {
     }, /data\/notes\.c: notes:count: the name is declared twice/],
     ['an owner rule without its key', {
       'data/notes.c': '#include <cairn.h>\nstatic int f(cn_ctx *c, const json_t *a, json_t **o) { (void)c; (void)a; (void)o; return 0; }\n' +
-        'CN_DATA({.name = "get", .kind = CN_QUERY, .fn = f, .auth = {CN_AUTH_OWNER, .table = "notes", .column = "owner", .key = "id"}});\n',
+        'CN_DATA({.name = "get", .kind = CN_QUERY, .fn = f, .auth = {.kind = CN_AUTH_OWNER, .table = "notes", .column = "owner", .key = "id"}});\n',
     }, /data\/notes\.c: notes:get: the owner rule's key "id" must be a required string or integer argument/],
     ['a module that declares nothing', { 'data/empty.c': '#include <cairn.h>\nint cn_nothing_here;\n' },
       /data\/empty\.c: the file declares no functions \(CN_DATA\(\.\.\.\) is missing\)/],

@@ -61,11 +61,11 @@ static const cn_data_def tasks = {{
     {.name = "send", .kind = CN_ACTION, .fn = noop},
     {.name = "get", .kind = CN_QUERY, .fn = noop,
      .args = {{.name = "id", .type = CN_T_INT}},
-     .auth = {CN_AUTH_OWNER, .table = "tasks", .column = "owner",
+     .auth = {.kind = CN_AUTH_OWNER, .table = "tasks", .column = "owner",
               .key = "id"}},
 }};
 static const cn_data_def users = {{
-    {.name = "me", .kind = CN_QUERY, .fn = noop, .auth = {CN_AUTH_USER}},
+    {.name = "me", .kind = CN_QUERY, .fn = noop, .auth = {.kind = CN_AUTH_USER}},
 }};
 
 TEST(lookup) {
@@ -143,43 +143,43 @@ static const cn_data_def arg_len = {{
 static const cn_data_def owner_no_table = {{
     {.name = "f", .kind = CN_QUERY, .fn = noop,
      .args = {{.name = "id", .type = CN_T_INT}},
-     .auth = {CN_AUTH_OWNER, .column = "owner", .key = "id"}},
+     .auth = {.kind = CN_AUTH_OWNER, .column = "owner", .key = "id"}},
 }};
 static const cn_data_def owner_sql = {{
     {.name = "f", .kind = CN_QUERY, .fn = noop,
      .args = {{.name = "id", .type = CN_T_INT}},
-     .auth = {CN_AUTH_OWNER, .table = "t\" --", .column = "owner",
+     .auth = {.kind = CN_AUTH_OWNER, .table = "t\" --", .column = "owner",
               .key = "id"}},
 }};
 static const cn_data_def owner_key = {{
     {.name = "f", .kind = CN_QUERY, .fn = noop,
      .args = {{.name = "id", .type = CN_T_INT, .optional = 1}},
-     .auth = {CN_AUTH_OWNER, .table = "t", .column = "owner", .key = "id"}},
+     .auth = {.kind = CN_AUTH_OWNER, .table = "t", .column = "owner", .key = "id"}},
 }};
 static const cn_data_def owner_key_type = {{
     {.name = "f", .kind = CN_QUERY, .fn = noop,
      .args = {{.name = "id", .type = CN_T_OBJECT}},
-     .auth = {CN_AUTH_OWNER, .table = "t", .column = "owner", .key = "id"}},
+     .auth = {.kind = CN_AUTH_OWNER, .table = "t", .column = "owner", .key = "id"}},
 }};
 static const cn_data_def owner_key_missing = {{
     {.name = "f", .kind = CN_QUERY, .fn = noop,
-     .auth = {CN_AUTH_OWNER, .table = "t", .column = "owner", .key = "id"}},
+     .auth = {.kind = CN_AUTH_OWNER, .table = "t", .column = "owner", .key = "id"}},
 }};
 static const cn_data_def group_no_claim = {{
     {.name = "f", .kind = CN_QUERY, .fn = noop,
-     .auth = {CN_AUTH_GROUP, .group = "admin"}},
+     .auth = {.kind = CN_AUTH_GROUP, .group = "admin"}},
 }};
 static const cn_data_def custom_no_check = {{
-    {.name = "f", .kind = CN_QUERY, .fn = noop, .auth = {CN_AUTH_CUSTOM}},
+    {.name = "f", .kind = CN_QUERY, .fn = noop, .auth = {.kind = CN_AUTH_CUSTOM}},
 }};
 static const cn_data_def auth_kind = {{
-    {.name = "f", .kind = CN_QUERY, .fn = noop, .auth = {(cn_auth_kind)9}},
+    {.name = "f", .kind = CN_QUERY, .fn = noop, .auth = {.kind = (cn_auth_kind)9}},
 }};
 static const cn_data_def fine = {{
     {.name = "f", .kind = CN_QUERY, .fn = noop,
-     .auth = {CN_AUTH_CUSTOM, .check = allow}},
+     .auth = {.kind = CN_AUTH_CUSTOM, .check = allow}},
     {.name = "g", .kind = CN_ACTION, .fn = noop,
-     .auth = {CN_AUTH_GROUP, .claim = "roles", .group = "admin"}},
+     .auth = {.kind = CN_AUTH_GROUP, .claim = "roles", .group = "admin"}},
 }};
 
 typedef struct def_case {

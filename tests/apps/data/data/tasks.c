@@ -91,7 +91,7 @@ static int bad_sql(cn_ctx *ctx, const json_t *args, json_t **out) {
                    CN_NOARGS);
 }
 
-#define OWNER {CN_AUTH_OWNER, .table = "tasks", .column = "owner", .key = "id"}
+#define OWNER {.kind = CN_AUTH_OWNER, .table = "tasks", .column = "owner", .key = "id"}
 CN_DATA({.name = "list", .kind = CN_QUERY, .fn = list},
         {.name = "add", .kind = CN_MUTATION, .fn = add,
          .args = {{.name = "title", .type = CN_T_STRING, .min = 1, .max = 100},

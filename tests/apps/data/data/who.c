@@ -33,17 +33,17 @@ static int slow_whoami(cn_ctx *ctx, const json_t *args, json_t **out) {
 
 CN_DATA({.name = "public", .kind = CN_QUERY, .fn = whoami},
         {.name = "user", .kind = CN_QUERY, .fn = whoami,
-         .auth = {CN_AUTH_USER}},
+         .auth = {.kind = CN_AUTH_USER}},
         {.name = "admins", .kind = CN_QUERY, .fn = whoami,
-         .auth = {CN_AUTH_GROUP, .claim = "roles", .group = "admin"}},
+         .auth = {.kind = CN_AUTH_GROUP, .claim = "roles", .group = "admin"}},
         {.name = "staff", .kind = CN_QUERY, .fn = whoami,
-         .auth = {CN_AUTH_CUSTOM, .check = staff_only}},
+         .auth = {.kind = CN_AUTH_CUSTOM, .check = staff_only}},
         {.name = "own", .kind = CN_QUERY, .fn = whoami,
          .args = {{.name = "id", .type = CN_T_INT}},
-         .auth = {CN_AUTH_OWNER, .table = "tasks", .column = "owner",
+         .auth = {.kind = CN_AUTH_OWNER, .table = "tasks", .column = "owner",
                   .key = "id"}},
         {.name = "interleave", .kind = CN_QUERY, .fn = slow_whoami},
         {.name = "mutate", .kind = CN_MUTATION, .fn = whoami,
-         .auth = {CN_AUTH_USER}},
+         .auth = {.kind = CN_AUTH_USER}},
         {.name = "act", .kind = CN_ACTION, .fn = whoami,
-         .auth = {CN_AUTH_USER}});
+         .auth = {.kind = CN_AUTH_USER}});
