@@ -88,58 +88,6 @@ void cn__action_id(const char *file, const char *name,
     snprintf(out + 2 * i, 3, "%02x", mac[i]);
 }
 
-/* base64url without padding. */
-static int b64url(const unsigned char *p, size_t n, cn__buf *out) {
-  size_t cap = 4 * ((n + 2) / 3) + 1;
-  if (cn__buf_reserve(out, cap))
-    return CN_ENOMEM;
-  char *o = out->ptr + out->len;
-  int w = EVP_EncodeBlock((unsigned char *)o, p, (int)n);
-  while (w > 0 && o[w - 1] == '=')
-    w--;
-  for (int i = 0; i < w; i++)
-    o[i] = o[i] == '+' ? '-' : o[i] == '/' ? '_' : o[i];
-  out->len += (size_t)w;
-  return 0;
-}
-
-static int unb64url(cn_str s, cn__buf *out) {
-  if (s.len > (1u << 20))
-    return CN_EPARSE;
-  char *t = cn__malloc(s.len + 4);
-  if (!t)
-    return CN_ENOMEM;
-  size_t n = 0;
-  for (size_t i = 0; i < s.len; i++) {
-    char c = s.ptr[i];
-    if (c == '-')
-      c = '+';
-    else if (c == '_')
-      c = '/';
-    else if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-               (c >= '0' && c <= '9'))) {
-      cn__free(t);
-      return CN_EPARSE;
-    }
-    t[n++] = c;
-  }
-  size_t pad = (4 - n % 4) % 4;
-  if (pad == 3) {
-    cn__free(t);
-    return CN_EPARSE;
-  }
-  for (size_t i = 0; i < pad; i++)
-    t[n++] = '=';
-  int rc = cn__buf_reserve(out, n / 4 * 3 + 1);
-  int w = rc ? -1 : EVP_DecodeBlock((unsigned char *)out->ptr,
-                                    (unsigned char *)t, (int)n);
-  cn__free(t);
-  if (w < 0)
-    return rc ? rc : CN_EPARSE;
-  out->len = (size_t)w - pad;
-  return 0;
-}
-
 int cn__action_seal(const char *id, const json_t *bind, cn__buf *out) {
   ensure();
   json_t *doc = json_pack("{s:s,s:O}", "a", id, "b", bind ? bind : json_null());
@@ -158,7 +106,7 @@ int cn__action_seal(const char *id, const json_t *bind, cn__buf *out) {
       EVP_EncryptFinal_ex(ctx, buf + 12 + len, &fin) == 1 &&
       EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, 16,
                           buf + 12 + len + fin) == 1)
-    rc = b64url(buf, 12 + (size_t)(len + fin) + 16, out);
+    rc = cn__b64url_encode(buf, 12 + (size_t)(len + fin) + 16, out);
   EVP_CIPHER_CTX_free(ctx);
   cn__free(buf);
   free(plain);
@@ -169,9 +117,12 @@ int cn__action_unseal(const char *id, cn_str token, json_t **bind) {
   cn__buf raw = {0};
   *bind = NULL;
   ensure();
-  int rc = unb64url(token, &raw);
-  if (rc)
+  int rc = token.len > (1u << 20) ? CN_EPARSE
+                                   : cn__b64url_decode(token, &raw);
+  if (rc) {
+    cn__buf_free(&raw);
     return rc;
+  }
   if (raw.len < 12 + 16 + 2) {
     cn__buf_free(&raw);
     return CN_EPARSE;

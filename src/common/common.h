@@ -111,6 +111,15 @@ cn_str cn__str_trim(cn_str s); /* strips SP and HTAB at both ends */
  * them). 0 or CN_EINVAL. */
 int cn__parse_size(const char *s, size_t *out);
 
+/* base64url without padding (RFC 4648 §5), as JWTs and sealed action
+ * arguments use it. Encode appends to out (no NUL). Decode appends the
+ * bytes and a NUL not counted in out->len; it is strict, because two
+ * spellings of one token are a way around a check: padding, characters
+ * outside the alphabet, a length of 1 mod 4 and non-zero trailing bits
+ * are CN_EPARSE. CN_ENOMEM. */
+int cn__b64url_encode(const void *p, size_t n, cn__buf *out);
+int cn__b64url_decode(cn_str s, cn__buf *out);
+
 /* --- tasks ------------------------------------------------------------- */
 
 /* Work for a task thread: fn(arg) runs once on some thread of a process-wide

@@ -92,3 +92,69 @@ int cn__parse_size(const char *s, size_t *out) {
   *out = (size_t)v;
   return 0;
 }
+
+static const char b64url_alpha[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+int cn__b64url_encode(const void *p, size_t n, cn__buf *out) {
+  const unsigned char *s = p;
+  if (cn__buf_reserve(out, (n + 2) / 3 * 4 + 1))
+    return CN_ENOMEM;
+  char *o = out->ptr + out->len;
+  size_t i = 0;
+  for (; i + 3 <= n; i += 3) {
+    uint32_t v = (uint32_t)s[i] << 16 | (uint32_t)s[i + 1] << 8 | s[i + 2];
+    *o++ = b64url_alpha[v >> 18];
+    *o++ = b64url_alpha[(v >> 12) & 63];
+    *o++ = b64url_alpha[(v >> 6) & 63];
+    *o++ = b64url_alpha[v & 63];
+  }
+  if (n - i == 1) {
+    *o++ = b64url_alpha[s[i] >> 2];
+    *o++ = b64url_alpha[(s[i] & 3) << 4];
+  } else if (n - i == 2) {
+    uint32_t v = (uint32_t)s[i] << 8 | s[i + 1];
+    *o++ = b64url_alpha[v >> 10];
+    *o++ = b64url_alpha[(v >> 4) & 63];
+    *o++ = b64url_alpha[(v & 15) << 2];
+  }
+  out->len = (size_t)(o - out->ptr);
+  return 0;
+}
+
+static int b64url_value(char c) {
+  if (c >= 'A' && c <= 'Z')
+    return c - 'A';
+  if (c >= 'a' && c <= 'z')
+    return c - 'a' + 26;
+  if (c >= '0' && c <= '9')
+    return c - '0' + 52;
+  return c == '-' ? 62 : c == '_' ? 63 : -1;
+}
+
+int cn__b64url_decode(cn_str s, cn__buf *out) {
+  if (s.len % 4 == 1)
+    return CN_EPARSE;
+  if (cn__buf_reserve(out, s.len / 4 * 3 + 3))
+    return CN_ENOMEM;
+  unsigned char *o = (unsigned char *)out->ptr + out->len;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (size_t i = 0; i < s.len; i++) {
+    int v = b64url_value(s.ptr[i]);
+    if (v < 0)
+      return CN_EPARSE;
+    acc = acc << 6 | (uint32_t)v;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      *o++ = (unsigned char)(acc >> bits);
+      acc &= (1u << bits) - 1;
+    }
+  }
+  if (acc) /* bits left over must be zero: one spelling per value */
+    return CN_EPARSE;
+  out->len = (size_t)(o - (unsigned char *)out->ptr);
+  out->ptr[out->len] = '\0';
+  return 0;
+}

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/common.h"
+#include "auth/auth.h"
 
 void cn_config_init(cn_config *c) {
   memset(c, 0, sizeof(*c));
@@ -275,6 +276,10 @@ int cn_config_load(cn_config *c, const char *path, char *err, size_t n) {
       rc = set_cache(c, v, err, n);
     } else if (!strcmp(key, "actions")) {
       rc = set_actions(c, v, err, n);
+    } else if (!strcmp(key, "auth")) {
+      struct cn_auth_config *a = NULL;
+      rc = cn__auth_config_parse(v, &a, err, n);
+      c->auth = rc ? c->auth : a;
     } else if (!strcmp(key, "data")) {
       rc = set_data(c, v, err, n);
     } else if (!strcmp(key, "limits")) {

@@ -8,10 +8,6 @@
 #include "data/data.h"
 #include "server/server.h"
 
-/* TEMPORARY, until the auth branch is merged: without src/auth every
- * caller is anonymous. */
-#pragma weak cn_req_identity
-
 /* The transaction this thread is running a body of, if any. */
 typedef struct tx {
   cn_db *db;
@@ -49,7 +45,7 @@ cn_ctx *cn_req_ctx(cn_req *req) {
   c->req = req;
   c->arena = &req->arena;
   const cn_identity *who = NULL;
-  if (cn_req_identity && cn_req_identity(req, &who) == CN_EUNAUTH)
+  if (cn_req_identity(req, &who) == CN_EUNAUTH)
     c->auth_err = CN_EUNAUTH;
   else
     c->identity = who;

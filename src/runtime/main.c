@@ -12,6 +12,7 @@
 
 #include "common/common.h"
 #include "actions/actions.h"
+#include "auth/auth.h"
 #include "cache/cache.h"
 #include "data/data.h"
 #include "live/live.h"
@@ -268,6 +269,12 @@ int cn_main(const cn_manifest *m, int argc, char **argv) {
    * move the server, which is listening before any app code runs. */
   if (load_env(o.dev, prog))
     return 1;
+  /* After .env: an issuer's secret may be one of its variables. */
+  char aerr[512];
+  if (cn__auth_start((struct cn_auth_config *)cfg.auth, aerr, sizeof aerr)) {
+    fprintf(stderr, "%s: %s\n", prog, aerr);
+    return 1;
+  }
   cn_app *app = cn_app_new();
   if (!app) {
     fprintf(stderr, "%s: out of memory\n", prog);

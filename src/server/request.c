@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "server.h"
+#include "auth/auth.h"
 #include "ws/ws.h"
 #include "static/static_int.h"
 
@@ -46,6 +47,7 @@ void cn__req_free(cn_req *req) {
   cn__loop *l = req->loop;
   if (req->memo_free)
     req->memo_free(req->memo);
+  cn__auth_req_done(req);
   if (req->ws) /* an upgrade that never happened */
     cn__ws_abandon(req->ws);
   if (req->sreply.hold)
@@ -131,6 +133,7 @@ void cn__req_free_detached(cn_req *req) {
     return;
   if (req->memo_free)
     req->memo_free(req->memo);
+  cn__auth_req_done(req);
   cn__req_data_free(req);
   cn__buf_free(&req->msg.body);
   cn__arena_reset(&req->arena);

@@ -201,10 +201,10 @@ struct cn_req {
   /* fetch's request memoization (src/fetch): released with the request. */
   void *memo;
   void (*memo_free)(void *memo);
-  /* cn_req_identity's answer, worked out once (src/auth): state 0 not yet,
-   * 1 done (identity NULL: anonymous), CN_EUNAUTH a bad token. The
-   * identity and the data layer's context live in the arena. */
-  int auth_state;
+  /* cn_req_identity's answer, worked out once (src/auth): NULL not yet,
+   * else the identity or one of src/auth's markers for anonymous and a
+   * bad token. The identity and the data layer's context live in the
+   * arena; the identity's claims are released with the request. */
   const struct cn_identity *identity;
   struct cn_ctx *data_ctx;
   /* cn_ws_accept's socket, until the connection takes it (src/ws). */
