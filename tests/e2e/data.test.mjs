@@ -5,79 +5,14 @@
 // atomicity, read-only queries, 8 clients x 1,000 increments, SQL injection
 // through every argument type, migrations across restarts and failures,
 // durability across kill -9, and calls from a route handler and a page.
-import { spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, unlinkSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { REPO, Server } from './lib/server.mjs';
-import { runCairn } from './routing/harness.mjs';
+import { build, call, copyApp as copyDataApp, spawnServer, start, stop, value } from './lib/app.mjs';
 
-const APP = join(REPO, 'tests', 'apps', 'data');
-const temps = [];
-
-function copyApp({ pages = true } = {}) {
-  const dir = mkdtempSync(join(tmpdir(), 'cairn-data-'));
-  temps.push(dir);
-  cpSync(APP, dir, {
-    recursive: true,
-    filter: (s) => !s.includes('/.cairn') && (pages || !s.startsWith(join(APP, 'app'))),
-  });
-  return dir;
-}
-
-async function build(dir) {
-  const b = await runCairn(['build', dir]);
-  assert.equal(b.code, 0, b.stdout + b.stderr);
-  return b;
-}
-
-// Start dir's built server; opts.args (--dev), opts.env.
-function spawnServer(dir, opts = {}) {
-  const proc = spawn(join(dir, '.cairn', 'server'), opts.args || [], {
-    cwd: dir,
-    env: { ...process.env, PORT: '0', HOSTNAME: '127.0.0.1', ...(opts.env || {}) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  return new Server(proc, { root: dir, cleanup: () => {} }, false);
-}
-
-async function start(dir, opts = {}) {
-  const srv = spawnServer(dir, opts);
-  await srv.ready(30000);
-  return srv;
-}
-
-async function stop(srv) {
-  const r = await srv.stop();
-  assert.deepEqual(srv.sanitizerReports(), [], srv.describe());
-  return r;
-}
-
-// POST /_cairn/<kind> {path, args}: {status, headers, body}.
-async function call(srv, kind, path, args, headers = {}) {
-  const payload = { path };
-  if (args !== undefined) payload.args = args;
-  const r = await fetch(`${srv.url}/_cairn/${kind}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    body: JSON.stringify(payload),
-  });
-  const text = await r.text();
-  let body;
-  try { body = JSON.parse(text); } catch { body = text; }
-  return { status: r.status, headers: r.headers, body, text };
-}
-
-// The value of a call that must succeed.
-async function value(srv, kind, path, args, headers) {
-  const r = await call(srv, kind, path, args, headers);
-  assert.equal(r.status, 200, `${path}: ${r.text}`);
-  assert.equal(r.body.status, 'success');
-  return r.body.value;
-}
+const copyApp = (opts) => copyDataApp('data', opts);
 
 // A raw request: {status, headers, body} (no JSON parsing).
 function raw(srv, method, path, { headers = {}, body } = {}) {
@@ -93,7 +28,6 @@ function raw(srv, method, path, { headers = {}, body } = {}) {
   });
 }
 
-after(() => { for (const d of temps) rmSync(d, { recursive: true, force: true }); });
 
 describe('the data test app', () => {
   let srv, dir, buildOut;
