@@ -4,7 +4,9 @@
  * live.h for the whole design).
  */
 #include <stdio.h>
+#include <time.h>
 
+#include "auth/auth.h"
 #include "live/live_int.h"
 #include "page/page.h"
 
@@ -350,6 +352,140 @@ static void unsubscribe(cn__live *lv, lv_session *s, size_t at) {
   cn__free(sub);
 }
 
+/* ----------------------------------------------------------- identity */
+
+lv_ident *lv_ident_new(json_t *claims) {
+  lv_ident *w = cn__calloc(1, sizeof *w);
+  if (!w || cn__auth_identity_key(claims, w->key)) {
+    cn__free(w);
+    json_decref(claims);
+    return NULL;
+  }
+  atomic_init(&w->refs, 1);
+  w->claims = claims;
+  cn__auth_identity(claims, &w->id);
+  return w;
+}
+
+/* One subscription as the client made it, kept across a re-key. */
+typedef struct sub_copy {
+  int64_t qid;
+  char *path, *region;
+  json_t *args;
+} sub_copy;
+
+/* s is now who (taken; NULL: anonymous): every subscription moves to the
+ * instance of its query for that identity, re-run there unless another
+ * client of the same identity has it, and the client hears each result
+ * in the transition that carries the new identity version. */
+static void set_identity(cn__live *lv, lv_session *s, lv_ident *who) {
+  const char *was = s->who ? s->who->key : "", *now = who ? who->key : "";
+  int same = !strcmp(was, now);
+  pthread_mutex_lock(&s->mu);
+  lv_ident *old = s->who;
+  s->who = who;
+  pthread_mutex_unlock(&s->mu);
+  s->idv++;
+  if (same) { /* a refreshed token of the same claims: nothing to re-run */
+    lv_ident_unref(old);
+    return;
+  }
+  size_t n = s->nsubs;
+  sub_copy *keep = n ? cn__calloc(n, sizeof *keep) : NULL;
+  int rc = n && !keep ? CN_ENOMEM : 0;
+  for (size_t i = 0; !rc && i < n; i++) {
+    lv_sub *x = s->subs[i];
+    keep[i].qid = x->qid;
+    keep[i].args = json_incref(x->q->args);
+    if (!(keep[i].path = cn__strdup(x->q->path)) ||
+        (x->region && !(keep[i].region = cn__strdup(x->region))))
+      rc = CN_ENOMEM;
+  }
+  if (!rc)
+    while (s->nsubs)
+      unsubscribe(lv, s, s->nsubs - 1);
+  for (size_t i = 0; !rc && i < n; i++)
+    rc = subscribe(lv, s, keep[i].qid, keep[i].path, keep[i].args,
+                   keep[i].region);
+  for (size_t i = 0; keep && i < n; i++) {
+    cn__free(keep[i].path);
+    cn__free(keep[i].region);
+    json_decref(keep[i].args);
+  }
+  cn__free(keep);
+  lv_ident_unref(old);
+  if (rc)
+    lv_fatal(s, "out of memory");
+}
+
+static void auth_error(lv_session *s, const char *why) {
+  json_t *m = json_pack("{s:s,s:s,s:I}", "type", "authError", "error", why,
+                        "baseVersion", (json_int_t)s->auths);
+  char *t = m ? json_dumps(m, JSON_COMPACT) : NULL;
+  if (t)
+    lv_send(s, t, strlen(t));
+  free(t);
+  json_decref(m);
+}
+
+/* {"type":"authenticate","token":"..." | null,"baseVersion":N}, N the
+ * number of authenticate messages sent before on this connection. */
+static void authenticate(cn__live *lv, lv_session *s, json_t *msg) {
+  json_t *tok = json_object_get(msg, "token");
+  json_t *base = json_object_get(msg, "baseVersion");
+  if (!json_is_integer(base) || (!json_is_string(tok) && !json_is_null(tok))) {
+    lv_fatal(s, "authenticate needs a token (a string, or null to sign "
+                "out) and a baseVersion");
+    return;
+  }
+  if (json_integer_value(base) != s->auths) {
+    lv_fatal(s, "authenticate: baseVersion is not the number of "
+                "authenticate messages sent before");
+    return;
+  }
+  s->auths++;
+  if (json_is_null(tok)) {
+    set_identity(lv, s, NULL);
+    return;
+  }
+  json_t *claims = NULL;
+  const char *why = NULL;
+  int rc = cn__auth_verify(cn__auth_global(), json_string_value(tok),
+                           json_string_length(tok), (int64_t)time(NULL),
+                           &claims, &why);
+  if (rc == CN_EUNAUTH) {
+    cn__auth_log("/_cairn/sync authenticate", why);
+    auth_error(s, "the token is not valid");
+    return;
+  }
+  lv_ident *who = rc ? NULL : lv_ident_new(claims);
+  if (!who) {
+    lv_fatal(s, "out of memory");
+    return;
+  }
+  set_identity(lv, s, who);
+}
+
+/* Sessions whose identity expired fall back to anonymous, as an HTTP
+ * request with that token would be refused. OUT: *next, the soonest
+ * expiry still ahead (unix seconds; 0: none). */
+static void expire_identities(cn__live *lv, int64_t now, int64_t *next) {
+  const struct cn_auth_config *cfg = cn__auth_global();
+  int64_t skew = cfg ? cfg->skew_s : 0;
+  *next = 0;
+  for (lv_session *s = lv->sessions; s; s = s->next) {
+    if (s->dead || !s->who || !s->who->id.expires)
+      continue;
+    int64_t at = s->who->id.expires + skew;
+    if (now > at) {
+      auth_error(s, "the token has expired");
+      set_identity(lv, s, NULL);
+    } else if (!*next || at + 1 < *next) {
+      *next = at + 1;
+    }
+  }
+}
+
 /* ----------------------------------------------------------- messages */
 
 /* {"type":"modify","baseVersion":N,"newVersion":N+1,"modifications":[...]} */
@@ -433,6 +569,8 @@ void lv_handle(cn__live *lv, lv_session *s, json_t *msg) {
     return;
   if (type && !strcmp(type, "modify"))
     modify(lv, s, msg);
+  else if (type && !strcmp(type, "authenticate"))
+    authenticate(lv, s, msg);
   else if (type && !strcmp(type, "mutation"))
     lv_fatal(s, "a mutation needs an integer requestId, a path and an "
                 "args object");
@@ -632,18 +770,27 @@ static void run_jobs(cn__live *lv, lv_job *j) {
 
 static void *engine_main(void *arg) {
   cn__live *lv = arg;
+  int64_t expiry = 0; /* the soonest identity expiry, unix seconds */
   pthread_mutex_lock(&lv->mu);
   for (;;) {
     while (!lv->jobs && !lv->commits && !lv->stop) {
-      if (!any_waiting(lv)) {
+      int waiting = any_waiting(lv);
+      if (!waiting && !expiry) {
         pthread_cond_wait(&lv->cv, &lv->mu);
         continue;
       }
       struct timespec ts;
       clock_gettime(CLOCK_REALTIME, &ts);
-      ts.tv_nsec += TICK_MS * 1000000L;
-      if (ts.tv_nsec >= 1000000000L)
-        ts.tv_sec++, ts.tv_nsec -= 1000000000L;
+      if (!waiting) {
+        if (ts.tv_sec >= expiry)
+          break;
+        ts.tv_sec = expiry;
+        ts.tv_nsec = 0;
+      } else {
+        ts.tv_nsec += TICK_MS * 1000000L;
+        if (ts.tv_nsec >= 1000000000L)
+          ts.tv_sec++, ts.tv_nsec -= 1000000000L;
+      }
       if (pthread_cond_timedwait(&lv->cv, &lv->mu, &ts))
         break; /* a tick: try the waiting sessions again */
     }
@@ -657,6 +804,7 @@ static void *engine_main(void *arg) {
     run_jobs(lv, jobs);
     if (commits)
       apply_commits(lv, commits);
+    expire_identities(lv, (int64_t)time(NULL), &expiry);
     uint64_t now = cn__now_ms();
     for (lv_session *s = lv->sessions; s; s = s->next)
       flush(lv, s, now);

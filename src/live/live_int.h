@@ -28,6 +28,9 @@ typedef struct lv_ident {
   char key[200];
 } lv_ident;
 
+/* A new identity of verified claims (the reference is taken). NULL: out
+ * of memory. */
+lv_ident *lv_ident_new(json_t *claims);
 void lv_ident_unref(lv_ident *who);
 void lv_session_unref(lv_session *s);
 
@@ -79,6 +82,7 @@ struct lv_session {
   /* engine thread only */
   int ended; /* the socket closed: its queries are gone */
   int64_t qs, idv;                   /* the set and identity versions now */
+  int64_t auths;                     /* authenticate messages handled */
   int64_t sent_qs, sent_idv;         /* as the client last heard */
   uint64_t sent_ts, want_ts;         /* last end ts; a mutation's ts to reach */
   lv_sub **subs;

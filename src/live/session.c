@@ -176,8 +176,19 @@ static int sync_route(cn_req *req, cn_res *res) {
   s->lv = lv;
   atomic_init(&s->refs, 1);
   pthread_mutex_init(&s->mu, NULL);
+  /* A page's session starts as the page's visitor: the browser sends the
+   * session cookie with the upgrade. A bad token starts it anonymous (the
+   * reason is logged); an authenticate message may follow. */
+  const cn_identity *who = NULL;
+  if (!cn_req_identity(req, &who) && who &&
+      !(s->who = lv_ident_new(json_incref((json_t *)who->claims)))) {
+    pthread_mutex_destroy(&s->mu);
+    cn__free(s);
+    return CN_ENOMEM;
+  }
   int rc = cn_ws_accept(req, &handler, s, "cairn.sync.1");
   if (rc) {
+    lv_ident_unref(s->who);
     pthread_mutex_destroy(&s->mu);
     cn__free(s);
     return rc == CN_EINVAL ? 0 : rc; /* a refused handshake is answered */

@@ -6,6 +6,7 @@
 // writers, failures, removal, collapsing for a client that reads slowly,
 // and protocol errors. Node's `ws` is the client.
 import { spawn } from 'node:child_process';
+import { createHmac } from 'node:crypto';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -49,9 +50,18 @@ async function call(kind, path, args = {}) {
 const runs = async () => (await call('query', 'notes:runs')).value;
 
 // A sync session: every message kept; waiters woken on each.
+// A token of tests/apps/live's issuer (cairn.json), minted here.
+const SECRET = 'the-live-tests-secret-of-32-bytes-or-more';
+function token(sub, ttl = 600) {
+  const b = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const input = `${b({ alg: 'HS256', typ: 'JWT' })}.${b({ iss: 'live-test', sub, exp: Math.floor(Date.now() / 1000) + ttl })}`;
+  return `${input}.${createHmac('sha256', SECRET).update(input).digest('base64url')}`;
+}
+
 class Session {
-  constructor() {
-    this.ws = new WebSocket(`ws://127.0.0.1:${srv.port}/_cairn/sync`, 'cairn.sync.1');
+  constructor(headers) {
+    this.ws = new WebSocket(`ws://127.0.0.1:${srv.port}/_cairn/sync`, 'cairn.sync.1', headers ? { headers } : undefined);
+    this.auths = 0;
     this.got = [];
     this.waiters = [];
     this.qs = 0;
@@ -79,6 +89,11 @@ class Session {
   }
 
   transitions() { return this.got.filter((m) => m.type === 'transition'); }
+
+  authenticate(tok) { this.send({ type: 'authenticate', token: tok, baseVersion: this.auths++ }); }
+
+  // The identity version the last transition ended at.
+  identity() { return this.transitions().at(-1)?.endVersion.identity ?? 0; }
 
   // The latest value of query id qid, as transitions so far say.
   value(qid) {
@@ -223,6 +238,8 @@ test('protocol errors end the session with fatal and 4400; the server keeps serv
     ['remove of an unknown id', { type: 'modify', baseVersion: 0, newVersion: 1, modifications: [{ type: 'remove', queryId: 9 }] }],
     ['args that are not an object', { type: 'modify', baseVersion: 0, newVersion: 1, modifications: [{ type: 'add', queryId: 1, path: 'notes:list', args: [1] }] }],
     ['a mutation without requestId', { type: 'mutation', path: 'notes:add', args: {} }],
+    ['authenticate with a wrong baseVersion', { type: 'authenticate', token: null, baseVersion: 3 }],
+    ['authenticate with a token that is not a string', { type: 'authenticate', token: 42, baseVersion: 0 }],
   ];
   for (const [what, msg] of cases) {
     const s = new Session();
@@ -240,6 +257,86 @@ test('protocol errors end the session with fatal and 4400; the server keeps serv
   assert.equal(bad.success, false);
   assert.equal(bad.code, 'invalid_args');
   await ok.close();
+});
+
+test('identity: a protected query is refused until authenticate; then re-run as the user, who sees only their own', async () => {
+  const ann = new Session();
+  const bob = new Session();
+  await Promise.all([ann.opened, bob.opened]);
+  ann.modify([{ type: 'add', queryId: 1, path: 'mine:list', args: {} }, { type: 'add', queryId: 2, path: 'mine:whoami', args: {} }]);
+  await ann.until(() => ann.value(1) && ann.value(2), 'anonymous results');
+  assert.deepEqual(ann.value(1), { type: 'failed', queryId: 1, code: 'unauthenticated', errorMessage: 'you must be signed in to call this function' });
+  assert.equal(ann.value(2).value, null);
+  const refused = await ann.mutate('mine:add', { body: 'x' });
+  assert.equal(refused.code, 'unauthenticated');
+
+  ann.authenticate(token('ann'));
+  await ann.until(() => ann.identity() === 1, 'the transition to identity 1');
+  const t = ann.transitions().at(-1);
+  assert.deepEqual(t.modifications.map((m) => [m.queryId, m.type, m.value]).sort(),
+    [[1, 'updated', []], [2, 'updated', 'ann']]);
+  bob.authenticate(token('bob'));
+  bob.modify([{ type: 'add', queryId: 7, path: 'mine:list', args: {} }]);
+  await bob.until(() => bob.value(7)?.type === 'updated', 'bob\'s list');
+  const bobSeen = bob.transitions().length;
+
+  const r = await ann.mutate('mine:add', { body: 'ann\'s note' });
+  assert.equal(r.success, true);
+  await ann.until(() => ann.value(1).value?.length === 1, 'ann\'s note in ann\'s list');
+  assert.equal(ann.value(1).value[0].body, 'ann\'s note');
+  await bob.mutate('mine:add', { body: 'bob\'s note' });
+  await bob.until(() => bob.value(7).value?.length === 1, 'bob\'s note');
+  assert.equal(bob.value(7).value[0].body, 'bob\'s note');
+  assert.ok(bob.transitions().slice(bobSeen).every((x) => x.modifications.every((m) => m.value?.[0]?.body !== 'ann\'s note')));
+  assert.equal(ann.value(1).value.length, 1, 'ann never sees bob\'s');
+
+  // a bad token: authError, and the session stays ann
+  ann.authenticate(token('ann', -3600));
+  await ann.until(() => ann.got.some((m) => m.type === 'authError'), 'the authError');
+  assert.deepEqual(ann.got.find((m) => m.type === 'authError'), { type: 'authError', error: 'the token is not valid', baseVersion: 2 });
+  assert.equal((await ann.mutate('mine:add', { body: 'still ann' })).success, true);
+  await ann.until(() => ann.value(1).value?.length === 2, 'still ann\'s list');
+
+  // a refreshed token of the same claims changes the version, re-runs nothing
+  const before = (await call('query', 'notes:runs')).value;
+  ann.authenticate(token('ann', 900));
+  await ann.until(() => ann.identity() === 2, 'identity 2');
+  assert.deepEqual((await call('query', 'notes:runs')).value, before);
+
+  // sign out: refused again
+  ann.authenticate(null);
+  await ann.until(() => ann.identity() === 3 && ann.value(1).type === 'failed', 'signed out');
+  assert.equal(ann.value(2).value, null);
+  await Promise.all([ann.close(), bob.close()]);
+});
+
+test('token expiry mid-session: authError, then the session is anonymous and its protected queries fail', async () => {
+  const s = new Session();
+  await s.opened;
+  s.authenticate(token('cy', 2));
+  s.modify([{ type: 'add', queryId: 1, path: 'mine:list', args: {} }, { type: 'add', queryId: 2, path: 'mine:whoami', args: {} }]);
+  await s.until(() => s.value(1)?.type === 'updated' && s.value(2)?.value === 'cy', 'cy\'s results');
+  await s.until(() => s.got.some((m) => m.type === 'authError'), 'the expiry', 8000);
+  assert.equal(s.got.find((m) => m.type === 'authError').error, 'the token has expired');
+  await s.until(() => s.value(1).type === 'failed' && s.value(2).value === null, 'anonymous results');
+  assert.equal(s.value(1).code, 'unauthenticated');
+  assert.equal((await s.mutate('mine:add', { body: 'late' })).code, 'unauthenticated');
+  await s.close();
+});
+
+test('the upgrade request\'s session cookie is the session\'s first identity', async () => {
+  const s = new Session({ cookie: `theme=dark; session=${token('dee')}` });
+  await s.opened;
+  s.modify([{ type: 'add', queryId: 1, path: 'mine:whoami', args: {} }]);
+  await s.until(() => s.value(1), 'whoami');
+  assert.equal(s.value(1).value, 'dee');
+  await s.close();
+  const bad = new Session({ cookie: `session=${token('dee', -100)}` });
+  await bad.opened;
+  bad.modify([{ type: 'add', queryId: 1, path: 'mine:whoami', args: {} }]);
+  await bad.until(() => bad.value(1), 'whoami');
+  assert.equal(bad.value(1).value, null, 'an expired cookie: anonymous');
+  await bad.close();
 });
 
 test('a live region in Chromium: first paint has the data; a change made in one tab shows in the other without reload', async () => {
