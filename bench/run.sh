@@ -12,7 +12,7 @@
 #   BENCH_NEXT=1        0 skips Next.js (its first setup takes about a minute)
 #   HOLD_CONNS=10000    idle keep-alive connections for the memory figure
 #   STARTUP_RUNS=10     exec-to-first-answer runs per server (Next: 3)
-#   BENCH_PORT=23100    first of nine loopback ports (below the ephemeral range)
+#   BENCH_PORT=23100    first of ten loopback ports (below the ephemeral range)
 #   BENCH_RECORD=1      0 prints the section without appending it
 #   PROFILER=auto       perf | callgrind | none: profile taken on a miss
 #   BENCH_KEEP=0        1 keeps the temporary directory (logs, raw wrk output)
@@ -94,14 +94,15 @@ trap 'exit 130' INT TERM
 # a probe connecting to itself while nothing listens yet), so stay below it.
 port_free() { ! ss -ltnH "sport = :$1" | grep -q .; }
 eph_low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range)
-[ $((BENCH_PORT + 8)) -lt "$eph_low" ] ||
+[ $((BENCH_PORT + 9)) -lt "$eph_low" ] ||
   die "BENCH_PORT=$BENCH_PORT reaches the ephemeral port range ($eph_low and up)"
-for ((p = BENCH_PORT; p < BENCH_PORT + 9; p++)); do
+for ((p = BENCH_PORT; p < BENCH_PORT + 10; p++)); do
   port_free $p || die "port $p is in use; set BENCH_PORT to another base"
 done
 P_STARTUP=$BENCH_PORT P_CAIRN=$((BENCH_PORT + 1)) P_CAIRN1=$((BENCH_PORT + 2))
 P_NGINX=$((BENCH_PORT + 3)) P_NEXT=$((BENCH_PORT + 4)) P_HOLD=$((BENCH_PORT + 5))
 P_SINGLE=$((BENCH_PORT + 6)) P_WIDE=$((BENCH_PORT + 7)) P_PAGES=$((BENCH_PORT + 8))
+P_DATA=$((BENCH_PORT + 9))
 
 # --- setup -----------------------------------------------------------------
 cc -O2 -Wall -o "$T/benchtool" bench/benchtool.c
@@ -538,6 +539,17 @@ if [ -n "$NEXT_DIR" ]; then
   done
 fi
 
+# --- issues 9 and 10: the data layer and live queries (bench/data.sh) --------
+# Run after the other servers stopped being loaded, on its own app and port.
+DATA_ROWS=
+if [ -x "$BUILD/cairn" ]; then
+  DATA_ROWS=$(ROUNDS=$ROUNDS DURATION=$DURATION CONNS=$CONNS bench/data.sh "$BUILD" "$T" "$P_DATA") ||
+    DATA_ROWS="| data layer: not measured (bench/data.sh failed; see the output above) | - | - | - | - | MISS |"
+else
+  DATA_ROWS="| data layer: not measured ($BUILD/cairn is missing) | - | - | - | - | MISS |"
+fi
+DATA_MISSES=$(grep -c '| MISS |$' <<<"$DATA_ROWS" || true)
+
 # --- profile on a miss ---------------------------------------------------------
 PROFILE=
 profiler() { # -> perf | perf-cpu-clock | callgrind | none
@@ -691,6 +703,17 @@ report() {
   fi
   echo
   echo "Issue 5 setup: the *pages* app (bench/gen-apps.sh, \`cairn build\`, its own .cairn/server, \`{\"access_log\": false}\`) and the Next.js app (bench/next-app.sh) have the same pages: a root layout with metadata (title template, description) and a header nav; /list/[n], whose loader computes 20 items (name, price from n and i in whole cents, description) rendered as a \`<ul>\` of \`<li>\` with three spans each, per request (\`.dynamic = 1\` / \`force-dynamic\`); /about, three paragraphs, static (rendered at build by both). nginx serves cairn's bytes for /list/7 and /about as /page-dynamic.html and /page-static.html (checked equal before timing). Bodies: cairn /list/7 ${BODY[page-dyn]:-?} B, /about ${BODY[page-static]:-?} B${NEXT_DIR:+; Next.js /list/7 ${BODY[next-page-dyn]:-?} B (${BODY[next-page-dyn-markup]:-?} B without its \`<script>\` RSC payload and chunk references, its preload links and its hidden boundary div), /about ${BODY[next-page-static]:-?} B (${BODY[next-page-static-markup]:-?} B)}. Every page was checked before timing (status 200, title, heading, all 20 items with their prices). /list-nb/7 is the same page with \`.nonblocking = 1\` (its loader runs on the I/O thread), a diagnostic row. wrk's timeout is 10 s for Next.js (2 s for the others) so its slow requests stay in its p99."
+  echo
+  echo "### Data layer and live queries (issues 9 and 10; bench/data.sh)"
+  echo
+  echo "| figure | cairn | peer | ratio | target | result |"
+  echo "|---|---:|---:|---:|---|---|"
+  echo "$DATA_ROWS"
+  echo
+  if [ "$DATA_MISSES" = 0 ]; then echo "**Every issue-9 and issue-10 target measured here is met.**"
+  else echo "**Issues 9/10 missed $DATA_MISSES figure(s)** (rows marked MISS)."; fi
+  echo
+  echo "Setup: bench/data.sh writes an app (a 1,000-row table; bench:page returns 20 rows of it; bench:write inserts one row; bench:feed/bench:push for the fan-out), builds it with \`$BUILD/cairn build\` and runs its .cairn/server (\`{\"access_log\": false}\`, durability normal: every acknowledged mutation survives kill -9). Medians of $ROUNDS rounds of \`wrk -t1 -c$CONNS -d${DURATION}s\`; the query row compares POST /_cairn/query with GET /api/hello on the same server. Fan-out: bench/fanout.mjs (one Node process, npm's ws) holds 1,000 sessions subscribed to bench:feed and makes 50 mutations, 100 ms apart; the figure is the time from each mutation's HTTP answer to each subscriber's transition (0 when the push arrived first), so the client's own queueing is in it."
   echo
   echo "### Every endpoint (medians over $ROUNDS rounds)"
   echo

@@ -4,14 +4,20 @@
  * renders again; with it the form posts with fetch, the form is marked busy
  * (aria-busy, data-pending, its buttons disabled) while the action runs,
  * and the answer (the page rendered again, or where a redirect led) takes
- * the place of the page without a full reload. No build step: one small
- * script, served by cairn.
+ * the place of the page without a full reload. The new page's scripts
+ * run, in order (a script with src first loads), as they would have on a
+ * navigation: a page's live regions connect that way. No build step: one
+ * small script, served by cairn.
  */
 #include "actions/actions.h"
 
 static const char script[] =
     "(function(){\n"
     "if(window.__cairnActions)return;window.__cairnActions=1;\n"
+    "function run(root){var ss=[].slice.call(root.querySelectorAll('script'));\n"
+    " (function next(){var o=ss.shift();if(!o)return;var n=document.createElement('script');\n"
+    "  for(var i=0;i<o.attributes.length;i++)n.setAttribute(o.attributes[i].name,o.attributes[i].value);\n"
+    "  n.text=o.text;if(o.src){n.onload=n.onerror=next;o.replaceWith(n)}else{o.replaceWith(n);next()}})()}\n"
     "document.addEventListener('submit',function(e){\n"
     " var f=e.target;if(!f||!f.hasAttribute||!f.hasAttribute('data-cairn-form'))return;\n"
     " var id=f.querySelector('input[name=\"$ACTION_ID\"]');if(!id||!window.fetch)return;\n"
@@ -28,7 +34,7 @@ static const char script[] =
     " .then(function(x){var r=x[0];\n"
     "  if(r.redirected&&r.url!==location.href)history.pushState(null,'',r.url);\n"
     "  var d=new DOMParser().parseFromString(x[1],'text/html');\n"
-    "  if(d.title)document.title=d.title;document.body.replaceWith(document.adoptNode(d.body));\n"
+    "  if(d.title)document.title=d.title;var b=document.adoptNode(d.body);document.body.replaceWith(b);run(b);\n"
     "  document.dispatchEvent(new CustomEvent('cairn:action',{detail:{status:r.status}}));})\n"
     " .catch(function(){f.removeAttribute('data-cairn-form');f.submit();})\n"
     " .finally(function(){f.removeAttribute('aria-busy');f.removeAttribute('data-pending');\n"

@@ -353,3 +353,102 @@ test('in Chromium: the form is busy, its button disabled, while its action is pe
     assert.equal(await page.textContent('p.welcome'), 'Welcome, Bea! A cookie now remembers you.');
   } finally { await page.closeAll(); }
 });
+
+// ------------------------------------------------------------ /tasks
+
+test('tasks: visitors are asked to sign in; the data functions refuse them', async () => {
+  const body = await (await get('/tasks')).text();
+  assert.match(body, /<a href="\/signin">Sign in<\/a> to keep a list of tasks/);
+  assert.doesNotMatch(body, /<cairn-live/);
+  const r = await fetch(url('/_cairn/query'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"path":"tasks:list"}' });
+  assert.equal(r.status, 401);
+});
+
+test('tasks over HTTP: a token from the example route, each user sees only their own, the owner rule guards the rest', async () => {
+  const token = async (user) => {
+    const r = await fetch(url('/api/auth/token'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user }) });
+    assert.equal(r.status, 200);
+    return (await r.json()).token;
+  };
+  const [gil, hal] = [await token('gil'), await token('hal')];
+  const fn = async (kind, path, args, t) => {
+    const r = await fetch(url(`/_cairn/${kind}`), {
+      method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${t}` }, body: JSON.stringify({ path, args }),
+    });
+    return { status: r.status, body: await r.json() };
+  };
+  const id = (await fn('mutation', 'tasks:add', { title: 'gil\'s task' }, gil)).body.value;
+  assert.ok(Number.isInteger(id));
+  assert.deepEqual((await fn('query', 'tasks:list', {}, gil)).body.value, [{ id, title: 'gil\'s task', done: 0 }]);
+  assert.deepEqual((await fn('query', 'tasks:list', {}, hal)).body.value, []);
+  assert.equal((await fn('mutation', 'tasks:toggle', { id }, hal)).status, 403);
+  assert.equal((await fn('mutation', 'tasks:remove', { id }, hal)).status, 403);
+  assert.equal((await fn('mutation', 'tasks:toggle', { id }, gil)).status, 200);
+  assert.deepEqual((await fn('query', 'tasks:list', {}, gil)).body.value, [{ id, title: 'gil\'s task', done: 1 }]);
+  assert.equal((await fn('mutation', 'tasks:add', { title: '' }, gil)).status, 400);
+  const bad = await fetch(url('/api/auth/token'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"user":1}' });
+  assert.equal(bad.status, 400);
+});
+
+test('tasks in Chromium: sign in, add without JavaScript\'s help; two tabs stay live; another user sees none of it', async () => {
+  browser ??= await launch();
+  const page = await openPage(browser);
+  const other = await openPage(browser);
+  try {
+    await page.goto(url('/signin'));
+    await page.fill('input[name=name]', 'ivy');
+    await page.click('button');
+    await page.waitForURL(url('/tasks'));
+    const cookies = await page.context().cookies();
+    assert.deepEqual(cookies.filter((c) => c.name === 'session').map((c) => [c.httpOnly, c.sameSite]), [[true, 'Lax']]);
+    await page.fill('input[name=title]', 'water the plants');
+    await page.click('form button:text("Add")');
+    await page.waitForSelector('.tasks li:has-text("water the plants")');
+
+    // a second tab: its first paint already has the task (no loading flash)
+    const tab2 = await page.context().newPage();
+    const first = await (await tab2.goto(url('/tasks'))).text();
+    assert.match(first, /<cairn-live[^>]*data-query="tasks:list"[^>]*>\s*<ul class="tasks">[\s\S]*water the plants/);
+    await tab2.waitForFunction(() => window.cairnLive && document.querySelector('cairn-live[data-live]'));
+    await page.waitForFunction(() => document.querySelector('cairn-live[data-live]'));
+    // give both live connections their first transition before changing anything
+    await new Promise((r) => setTimeout(r, 300));
+
+    // added in one tab, shown in the other without reload
+    await page.evaluate(() => { window.stayed = 'same document'; });
+    await tab2.evaluate(() => { window.stayed = 'same document'; });
+    await tab2.fill('input[name=title]', 'call mum');
+    await tab2.evaluate(() => cairnLive.regions().mutation('tasks:add', { title: 'from a script' }));
+    await page.waitForSelector('.tasks li:has-text("from a script")');
+    // ticked in the first, struck through in the second
+    await page.click('.tasks li:has-text("water the plants") input[type=checkbox]');
+    await tab2.waitForSelector('.tasks li.done:has-text("water the plants")');
+    // removed in the second, gone from the first
+    await tab2.click('.tasks li:has-text("from a script") button');
+    await page.waitForSelector('.tasks li:has-text("from a script")', { state: 'detached' });
+    assert.equal(await page.evaluate(() => window.stayed), 'same document');
+    assert.equal(await tab2.evaluate(() => window.stayed), 'same document');
+
+    // another user, another browser context: none of ivy's tasks
+    await other.goto(url('/signin'));
+    await other.fill('input[name=name]', 'jon');
+    await other.click('button');
+    await other.waitForURL(url('/tasks'));
+    assert.equal(await other.textContent('.tasks'), '\nNothing to do.\n');
+    await other.fill('input[name=title]', 'jon\'s only');
+    await other.click('form button:text("Add")');
+    await other.waitForSelector('.tasks li:has-text("jon\'s only")');
+    await new Promise((r) => setTimeout(r, 300));
+    assert.doesNotMatch(await page.textContent('.tasks'), /jon/);
+
+    // sign out: back to the sign-in page, and /tasks asks to sign in
+    await page.click('button:text("Sign out")');
+    await page.waitForURL(url('/signin'));
+    await page.goto(url('/tasks'));
+    assert.match(await page.textContent('main'), /Sign in to keep a list of tasks/);
+    assert.deepEqual([...page.errors, ...other.errors], []);
+  } finally {
+    await page.closeAll();
+    await other.closeAll();
+  }
+});
