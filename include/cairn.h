@@ -545,6 +545,11 @@ typedef struct cn_page_def {
 #define CN_PAGE(...)                                                           \
   CN_EXTERN const cn_page_def CN_ROUTE_SYMBOL = {__VA_ARGS__}
 #define CN_LAYOUT(...) CN_PAGE(__VA_ARGS__)
+/* app/.../actions.c: Server Actions shared by every page in that folder and
+ * below ("use server" files), as a page.c's .actions are:
+ *     CN_ACTIONS({"logout", logout}, {"subscribe", subscribe}); */
+#define CN_ACTIONS(...)                                                        \
+  CN_EXTERN const cn_page_def CN_ROUTE_SYMBOL = {.actions = {__VA_ARGS__}}
 
 /* What a loader returns besides 0 and errors. */
 enum { CN_PAGE_NOT_FOUND = 1, CN_PAGE_REDIRECT = 2 };

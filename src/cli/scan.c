@@ -70,7 +70,8 @@ static int push_entry(cn__cli_scan *s, const char *rel, cn__route_kind kind,
   }
   e->kind = kind;
   e->middleware = middleware;
-  e->pagedef = kind == CN__ROUTE_PAGE_LOADER || kind == CN__ROUTE_LAYOUT_LOADER;
+  e->pagedef = kind == CN__ROUTE_PAGE_LOADER ||
+              kind == CN__ROUTE_LAYOUT_LOADER || kind == CN__ROUTE_ACTIONS;
   e->unit = middleware || kind == CN__ROUTE_HANDLER || kind == CN__ROUTE_API ||
             e->pagedef;
   size_t n = strlen(rel);

@@ -17,10 +17,20 @@
 #include "page/page_int.h"
 
 /* The action name at the page's levels, the file declaring it. */
+size_t cn__action_sources(size_t n) { return 1 + 2 * n; }
+
+cn__pdef *cn__action_source(cn__pdir **chain, size_t n, const cn__page *pg,
+                            size_t k) {
+  if (k == 0)
+    return pg ? pg->def : NULL;
+  cn__pdir *d = chain[n - 1 - (k - 1) / 2];
+  return (k - 1) % 2 ? d->actions_def : d->layout_def;
+}
+
 static const cn_action *find_action(cn__pdir **chain, size_t n, cn__page *pg,
                                     cn_str name, const char **file) {
-  for (size_t i = n + 1; i-- > 0;) {
-    cn__pdef *d = i < n ? chain[i]->layout_def : pg ? pg->def : NULL;
+  for (size_t i = 0; i < cn__action_sources(n); i++) {
+    cn__pdef *d = cn__action_source(chain, n, pg, i);
     const cn_page_def *def = d ? atomic_load(&d->def) : NULL;
     for (size_t k = 0; def && k < CN__ARRAY_LEN(def->actions); k++) {
       const cn_action *a = &def->actions[k];
@@ -154,8 +164,8 @@ int cn__page_action_handler(cn_req *req, cn_res *res) {
   /* Which declared action has this ID, and is a form rendered for it? */
   const cn_action *hit = NULL;
   char want[CN__ACTION_ID_LEN + 1];
-  for (size_t i = pg->nchain + 1; !hit && i-- > 0;) {
-    cn__pdef *d = i < pg->nchain ? pg->chain[i]->layout_def : pg->def;
+  for (size_t i = 0; !hit && i < cn__action_sources(pg->nchain); i++) {
+    cn__pdef *d = cn__action_source(pg->chain, pg->nchain, pg, i);
     const cn_page_def *def = d ? atomic_load(&d->def) : NULL;
     for (size_t k = 0; !hit && def && k < CN__ARRAY_LEN(def->actions); k++) {
       const cn_action *a = &def->actions[k];

@@ -72,6 +72,7 @@ typedef struct cn__pdir {
   char *dir;
   cn__pslot *layout, *error, *not_found, *loading; /* NULL when absent */
   cn__pdef *layout_def;
+  cn__pdef *actions_def; /* actions.c: shared by the pages below */
 } cn__pdir;
 
 struct cn__page {
@@ -166,6 +167,13 @@ int cn__page_action_handler(cn_req *req, cn_res *res);
 /* The largest form body an action takes (before mounting). */
 void cn__pages_body_limit(cn__pages *p, size_t bytes);
 
+/* Where a page's forms find actions, innermost first: k = 0 is its
+ * page.c, then each folder's layout.c and actions.c from the page's
+ * folder up to app/. cn__action_sources(n) is how many places there are
+ * for a chain of n folders; a place may be NULL (no such file). */
+size_t cn__action_sources(size_t n);
+cn__pdef *cn__action_source(cn__pdir **chain, size_t n, const cn__page *pg,
+                            size_t k);
 /* 1 when some template of the set has a {{#form.name}} section. */
 int cn__pages_uses_form(cn__pages *p, const char *name);
 

@@ -30,8 +30,8 @@ static int actions_script(cn_req *req, cn_res *res) {
 
 /* Does any level of pg declare an action? Then it takes POST. */
 static int has_actions(const cn__page *pg) {
-  for (size_t i = 0; i <= pg->nchain; i++) {
-    cn__pdef *d = i < pg->nchain ? pg->chain[i]->layout_def : pg->def;
+  for (size_t i = 0; i < cn__action_sources(pg->nchain); i++) {
+    cn__pdef *d = cn__action_source(pg->chain, pg->nchain, pg, i);
     const cn_page_def *def = d ? atomic_load(&d->def) : NULL;
     for (size_t k = 0; def && k < CN__ARRAY_LEN(def->actions); k++)
       if (def->actions[k].name && def->actions[k].fn)
@@ -277,6 +277,8 @@ static int dirs_make(cn__pages *p) {
     d->loading = cn__pages_slot(p, name, strlen(name));
     snprintf(name, sizeof name, "%s/layout.c", d->dir);
     d->layout_def = def_find(p, name);
+    snprintf(name, sizeof name, "%s/actions.c", d->dir);
+    d->actions_def = def_find(p, name);
     if (!strcmp(d->dir, "app"))
       p->root = d;
   }
@@ -321,7 +323,8 @@ static int add_file(cn__pages *p, const cn_manifest_file *f, size_t *caps,
                     char *err, size_t errlen) {
   size_t dlen;
   const char *base = base_of(f->path, &dlen);
-  if (f->def && (!strcmp(base, "page.c") || !strcmp(base, "layout.c"))) {
+  if (f->def && (!strcmp(base, "page.c") || !strcmp(base, "layout.c") ||
+                 !strcmp(base, "actions.c"))) {
     if (cn__array_grow(&p->defs, &caps[1], p->ndefs, sizeof(*p->defs)))
       return CN_ENOMEM;
     cn__pdef *d = &p->defs[p->ndefs];

@@ -243,6 +243,7 @@ const char *cn__route_kind_name(cn__route_kind kind) {
   case CN__ROUTE_LOADING: return "loading";
   case CN__ROUTE_ERROR: return "error";
   case CN__ROUTE_NOT_FOUND: return "not-found";
+  case CN__ROUTE_ACTIONS: return "server actions";
   }
   return "unknown";
 }
@@ -264,6 +265,7 @@ static const struct {
     {"loading.html", CN__ROUTE_LOADING},
     {"error.html", CN__ROUTE_ERROR},
     {"not-found.html", CN__ROUTE_NOT_FOUND},
+    {"actions.c", CN__ROUTE_ACTIONS},
 };
 
 static int eq(cn_str s, const char *lit) {

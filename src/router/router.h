@@ -62,7 +62,8 @@ typedef enum cn__route_kind {
   CN__ROUTE_LAYOUT_LOADER, /* app/.../layout.c */
   CN__ROUTE_LOADING,       /* app/.../loading.html */
   CN__ROUTE_ERROR,         /* app/.../error.html */
-  CN__ROUTE_NOT_FOUND      /* app/.../not-found.html */
+  CN__ROUTE_NOT_FOUND,     /* app/.../not-found.html */
+  CN__ROUTE_ACTIONS        /* app/.../actions.c: actions for the pages below */
 } cn__route_kind;
 
 /* A static name for a kind ("page", "route handler", ...), for listings. */

@@ -106,6 +106,20 @@ describe('server actions', () => {
     await srv.waitFor(() => /tampered with or sealed with another key/.test(srv.stderr), 5000, 'the 400 log line');
   });
 
+  test('app/actions.c: its actions serve every page, even one without a page.c, under their own IDs', async () => {
+    const html = await (await fetch(`${srv.url}/other`)).text();
+    const id = html.match(/name="\$ACTION_ID" value="([0-9a-f]{40})"/)?.[1];
+    assert.ok(id, html);
+    assert.notEqual(id, f.bump.id);
+    const n = await count(srv);
+    const r = await request(srv, { path: '/other', headers: { 'content-type': FORM, origin }, body: form({ $ACTION_ID: id }) });
+    assert.equal(r.status, 200, r.text);
+    assert.match(r.text, new RegExp(`<p class="count">${n + 100}</p>`));
+    // a page's own action is not reachable from a page that does not render it
+    assert.equal((await request(srv, { path: '/other', headers: { 'content-type': FORM, origin }, body: form({ $ACTION_ID: f.bump.id }) })).status, 404);
+    assert.equal(await count(srv), n + 100);
+  });
+
   test('allowed_origins: * is one label, ** one or more; no Origin is accepted with a warning', async () => {
     const n = await count(srv);
     for (const o of ['https://a.trusted.test', 'https://A.Trusted.Test', 'https://x.corp.test', 'https://x.y.corp.test'])

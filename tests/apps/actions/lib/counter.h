@@ -3,3 +3,5 @@
 #include <cairn.h>
 
 CN_EXTERN long counter_get(void);
+/* Add n; the new count. */
+CN_EXTERN long counter_add(long n);

@@ -9,6 +9,8 @@ static atomic_long count;
 
 long counter_get(void) { return atomic_load(&count); }
 
+long counter_add(long n) { return atomic_fetch_add(&count, n) + n; }
+
 static int bump(cn_req *req, const json_t *bound, json_t **state) {
   (void)bound;
   cn_str by = cn_req_form(req, "by");
