@@ -803,7 +803,7 @@ typedef struct cn_val {
   enum { CN_V_NULL, CN_V_INT, CN_V_REAL, CN_V_TEXT, CN_V_JSON } type;
   int64_t i;
   double d;
-  const char *s; /* CN_V_TEXT: NUL-terminated unless len is set */
+  const char *s; /* CN_V_TEXT: len bytes; (size_t)-1: NUL-terminated */
   size_t len;
   const json_t *j; /* CN_V_JSON: a JSON value (strings, numbers, bools go
                       as themselves; arrays and objects as JSON text) */
