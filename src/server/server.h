@@ -299,6 +299,7 @@ typedef struct cn__pool {
    * under mu before they sleep. Changed under mu, except that a thread
    * leaving a handler adds itself without it. */
   atomic_int seekers;
+  atomic_int queued; /* length of the queue, for seekers that spin */
   int stop;
 } cn__pool;
 
