@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
+#include "islands/islands.h"
 #include "cli/cli.h"
 
 static int push_dir(cn__cli_scan *s, const char *rel) {
@@ -75,8 +76,10 @@ static int push_entry(cn__cli_scan *s, const char *rel, cn__route_kind kind,
   e->unit = middleware || kind == CN__ROUTE_HANDLER || kind == CN__ROUTE_API ||
             e->pagedef;
   size_t n = strlen(rel);
-  e->tpl = n > 5 && !strcmp(rel + n - 5, ".html") &&
-           (!strncmp(rel, "app/", 4) || !strncmp(rel, "components/", 11));
+  /* Templates and client modules (islands) are embedded as text. */
+  e->tpl = (n > 5 && !strcmp(rel + n - 5, ".html") &&
+            (!strncmp(rel, "app/", 4) || !strncmp(rel, "components/", 11))) ||
+           cn__islands_is_module(rel);
   name_entry(e);
   s->n++;
   return 0;
@@ -97,17 +100,21 @@ static int consider(cn__cli_scan *s, const char *rel) {
   if (rc)
     return problem(s, "%s%s", err, "");
   size_t n = strlen(rel);
-  if (kind == CN__ROUTE_NONE) /* a partial beside its pages is kept */
-    return n > 5 && !strcmp(rel + n - 5, ".html") && !strncmp(rel, "app/", 4)
+  if (kind == CN__ROUTE_NONE) /* a partial or a client module is kept */
+    return (n > 5 && !strcmp(rel + n - 5, ".html") &&
+            !strncmp(rel, "app/", 4)) ||
+                   cn__islands_is_module(rel)
                ? push_entry(s, rel, kind, NULL, 0)
                : 0;
   return push_entry(s, rel, kind, pattern, 0);
 }
 
-/* components/: partials, found by name from any template. */
+/* components/: partials, found by name from any template, and client
+ * modules (islands). */
 static int consider_component(cn__cli_scan *s, const char *rel) {
   size_t n = strlen(rel);
-  if (n <= 5 || strcmp(rel + n - 5, ".html") || strpbrk(rel, "\t\n\r"))
+  if (strpbrk(rel, "\t\n\r") ||
+      ((n <= 5 || strcmp(rel + n - 5, ".html")) && !cn__islands_is_module(rel)))
     return 0;
   return push_entry(s, rel, CN__ROUTE_NONE, NULL, 0);
 }

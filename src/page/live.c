@@ -54,6 +54,22 @@ static const cn__tpl *region_lookup(void *ud, cn_str name) {
   return t ? t->tpl : NULL;
 }
 
+/* In a region's render only islands mean something (they mount afresh
+ * with the new props when the client swaps the region in); a form, a
+ * deferred section or a region nested in it renders nothing. */
+static int region_special(void *ud, cn_str ns, cn_str name, int open,
+                          const json_t *bind, cn__buf *out) {
+  region_env *e = ud;
+  if (ns.len != 6)
+    return open ? 1 : 0;
+  if (!open)
+    return cn__buf_appendf(out, "</cairn-island>") ? CN_ENOMEM : 0;
+  const cn__island_mod *m;
+  int preload;
+  return cn__islands_open(&e->set->islands, e->dir, name, bind, out, &m,
+                          &preload);
+}
+
 /* Render the partial name of dir with {"value": value} into out. */
 static int render_partial(cn__pages *set, const char *dir, cn_str name,
                           const json_t *value, cn__buf *out) {
@@ -65,7 +81,8 @@ static int render_partial(cn__pages *set, const char *dir, cn_str name,
   if (!props)
     return CN_ENOMEM;
   const json_t *stack[1] = {props};
-  cn__tpl_partials parts = {.lookup = region_lookup, .ud = &env};
+  cn__tpl_partials parts = {.lookup = region_lookup, .ud = &env,
+                            .special = region_special};
   cn__tpl_error te;
   uint32_t count;
   cn__tpl_nodes(t, &count);

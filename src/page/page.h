@@ -35,6 +35,7 @@
 #ifndef CN_PAGE_H
 #define CN_PAGE_H
 
+#include "islands/islands.h"
 #include <pthread.h>
 #include <stdatomic.h>
 
@@ -114,6 +115,7 @@ struct cn__pages {
   int building;         /* --prerender: loaders run without a request */
   uint64_t expire_s;    /* ISR's expire time (stale-while-revalidate) */
   char build_id[40];    /* in cache keys: another build's pages never match */
+  cn__islands islands;  /* client modules (*.client.js) */
   cn_route_def action_route; /* pages with actions: GET and POST */
   char action_limit[32];     /* its body limit */
 };

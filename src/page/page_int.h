@@ -86,6 +86,7 @@ struct cn__render {
   int action;               /* rendering again after a server action */
   int script;               /* the actions script is in the page */
   int live_script;          /* the live-query script is in the page */
+  int islands_script;       /* the islands script is in the page */
   int live_open;            /* a {{#live.x}} is open, showing its fallback */
 };
 
@@ -125,6 +126,12 @@ uint32_t cn__render_digest(const char *msg, const char *src);
 /* actions.c: {{#form.name}} (template.h's special hook). */
 /* live.c: the template hook for {{#live.name}} sections. */
 int cn__page_live(cn__render *r, cn_str name, int open, cn__buf *out);
+/* {{#island.name[.how]}} in a page (src/islands): the island's opening,
+ * its module listed in <head> once, then on close the element's end and,
+ * once per page, the islands script. 0 or a negative CN_E* that fails the
+ * render (no such module, an unknown strategy, props not an object). */
+int cn__page_island(cn__render *r, cn_str spec, int open,
+                    const json_t *props, cn__buf *out);
 int cn__page_form(cn__render *r, cn_str name, int open, const json_t *bind,
                   cn__buf *out);
 

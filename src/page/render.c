@@ -133,7 +133,7 @@ static cn__outcome metadata(cn__render *r, size_t upto, int noindex, int page,
 
 /* ---------------------------------------------------------- rendering */
 
-/* {{#defer.x}}, {{#form.x}} and {{#live.x}} (template.h). */
+/* {{#defer.x}}, {{#form.x}}, {{#live.x}} and {{#island.x}} (template.h). */
 static int special(void *ud, cn_str ns, cn_str name, int open,
                    const json_t *bind, cn__buf *out) {
   cn__render *r = ud;
@@ -141,6 +141,8 @@ static int special(void *ud, cn_str ns, cn_str name, int open,
     return r->njobs ? cn__stream_defer(ud, name, open, out) : 0;
   if (ns.ptr[0] == 'l') /* live */
     return cn__page_live(r, name, open, out);
+  if (ns.len == 6) /* island: bind is its props */
+    return cn__page_island(r, name, open, bind, out);
   return cn__page_form(r, name, open, bind, out);
 }
 

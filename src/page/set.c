@@ -334,6 +334,24 @@ static int add_file(cn__pages *p, const cn_manifest_file *f, size_t *caps,
     p->ndefs++;
     return 0;
   }
+  if (cn__islands_is_module(f->path)) {
+    cn__buf disk = {0};
+    int64_t mt;
+    int rc = 0;
+    if (!f->text && p->dev) /* dev: read now; the set is made afresh */
+      rc = read_file(f->path, &disk, &mt);
+    if (!rc)
+      rc = cn__islands_add(&p->islands, f->path,
+                           f->text ? f->text : disk.ptr ? disk.ptr : "",
+                           f->text ? f->len : disk.len);
+    cn__buf_free(&disk);
+    if (rc == CN_EIO || rc == CN_ENOENT || rc == CN_ETOOBIG)
+      snprintf(err, errlen, "%s: cannot read it", f->path);
+    if (rc == CN_EINVAL)
+      snprintf(err, errlen, "%s: a client module's name is letters, digits, "
+                            "'_' and '-' before .client.js", f->path);
+    return rc;
+  }
   if (!is_template(f->path) || (!f->text && !p->dev))
     return 0;
   if (cn__array_grow(&p->slots, &caps[0], p->nslots, sizeof(*p->slots)))
@@ -420,6 +438,7 @@ void cn__pages_free(cn__pages *p) {
   }
   for (size_t i = 0; i < p->ndefs; i++)
     cn__free(p->defs[i].path);
+  cn__islands_free(&p->islands);
   for (size_t i = 0; i < p->ndirs; i++)
     cn__free(p->dirs[i].dir);
   for (size_t i = 0; i < p->npages; i++) {
@@ -459,6 +478,10 @@ int cn__pages_mount(cn__pages *p, cn_app *app, char *err, size_t errlen) {
                                 actions_script,
                                 &(cn_route_config){.nonblocking = 1}) ==
                        CN_ENOMEM) {
+    cn__pages_free(p);
+    return CN_ENOMEM;
+  }
+  if (cn__islands_mount(&p->islands, app)) {
     cn__pages_free(p);
     return CN_ENOMEM;
   }

@@ -290,13 +290,27 @@ static const json_t *lookup_word(const rstate *s, const char *k, size_t n) {
   return NULL;
 }
 
-/* A "defer.<name>", "form.<name>" or "live.<name>" section (template.h). */
+/* A "defer.<name>", "form.<name>", "live.<name>" or "island.<name>[.<how>]"
+ * section (template.h). */
 static int render_special(rstate *s, const cn__tpl *t, uint32_t i) {
   const cn__tpl_node *n = &t->nodes[i];
   const cn__tpl_part *pp = &t->parts[n->part0];
   cn_str ns = cn__str(t->pool + pp[0].off, pp[0].len);
   cn_str name = cn__str(t->pool + pp[1].off, pp[1].len);
-  const json_t *bind = lookup_word(s, "bind", 4);
+  const json_t *bind;
+  char spec[256];
+  if (ns.len == 6) { /* island: its props are the value of its name */
+    bind = lookup_word(s, name.ptr, name.len);
+    if (n->nparts == 3) {
+      int w = snprintf(spec, sizeof spec, "%.*s.%.*s", (int)name.len,
+                       name.ptr, (int)pp[2].len, t->pool + pp[2].off);
+      if (w < 0 || (size_t)w >= sizeof spec)
+        return rfail(s, t, n, CN_EINVAL, "the island's name is too long");
+      name = cn__str(spec, (size_t)w);
+    }
+  } else {
+    bind = lookup_word(s, "bind", 4);
+  }
   int rc = s->env->special(s->env->ud, ns, name, 1, bind, s->out);
   if (rc == 1)
     return 0;
@@ -311,7 +325,11 @@ static int render_special(rstate *s, const cn__tpl *t, uint32_t i) {
 static int is_special(const rstate *s, const cn__tpl *t,
                       const cn__tpl_node *n) {
   const cn__tpl_part *pp = &t->parts[n->part0];
-  return s->env && s->env->special && n->nparts == 2 &&
+  if (!s->env || !s->env->special)
+    return 0;
+  if (pp[0].len == 6 && !memcmp(t->pool + pp[0].off, "island", 6))
+    return n->nparts == 2 || n->nparts == 3;
+  return n->nparts == 2 &&
          ((pp[0].len == 5 && !memcmp(t->pool + pp[0].off, "defer", 5)) ||
           (pp[0].len == 4 && !memcmp(t->pool + pp[0].off, "form", 4)) ||
           (pp[0].len == 4 && !memcmp(t->pool + pp[0].off, "live", 4)));

@@ -120,7 +120,11 @@ typedef struct cn__tpl_partials {
   void *ud;
   /* Sections the page layer gives a meaning: "defer.<name>" (a streamed
    * section, src/page), "form.<name>" (a form bound to a server action,
-   * src/actions) and "live.<name>" (a region kept live, src/page/live.c). When this is set, such a section is rendered once, with
+   * src/actions), "live.<name>" (a region kept live, src/page/live.c) and
+   * "island.<name>" or "island.<name>.<how>" (a client module mounted on
+   * the section, src/islands; ns is then "island", name "<name>[.<how>]"
+   * and bind the value of <name>, its props). When this is set, such a
+   * section is rendered once, with
    * no context pushed: special(ud, ns, name, 1, bind, out) first, then its
    * children unless that call returned 1, then special(..., 0, ...) unless
    * it returned 1. bind is the value of "bind" where the section stands
