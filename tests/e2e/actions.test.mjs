@@ -120,6 +120,40 @@ describe('server actions', () => {
     assert.equal(await count(srv), n + 100);
   });
 
+  test('a multipart form runs the action as a urlencoded one does', async () => {
+    const n = await count(srv);
+    const fd = new FormData();
+    fd.append('$ACTION_ID', f.bump.id);
+    fd.append('by', '3');
+    fd.append('upload', new Blob(['hello']), 'a.txt');
+    const r = await fetch(`${srv.url}/counter`, { method: 'POST', body: fd, headers: { origin } });
+    assert.equal(r.status, 200);
+    assert.equal(await count(srv), n + 3);
+  });
+
+  test('the validation rules from a route handler, over a form and over JSON', async () => {
+    const cases = [
+      [{ name: 'Al', code: '7' }, {}],
+      [{}, { name: 'is required', code: 'needs a code' }],
+      [{ name: 'A', code: 'x' }, { name: 'must be 2 to 5 characters long', code: 'needs a code' }],
+      [{ name: 'Alice', code: '1', age: '12', score: '1.5', email: 'a@', site: 'ftp://x', plan: 'gold' },
+        { age: 'must be a whole number from 13 to 130', score: 'must be a number from 0 to 1',
+          email: 'must be an email address', site: 'must be an http or https URL', plan: 'must be one of free,pro' }],
+      [{ name: 'Bo', code: '2', age: '13.5' }, { age: 'must be a whole number from 13 to 130' }],
+      [{ name: 'Bo', code: '2', age: '130', score: '0.25', email: 'bo@example.com', site: 'https://example.com/x', plan: 'pro' }, {}],
+      [{ name: 'Bo', code: '2', bad: 'anything' }, { bad: 'has an unknown rule "frobnicate"' }],
+    ];
+    for (const [fields, want] of cases) {
+      for (const how of ['form', 'json']) {
+        const r = await fetch(`${srv.url}/api/validate`, how === 'form'
+          ? { method: 'POST', headers: { 'content-type': FORM }, body: form(fields) }
+          : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(fields) });
+        assert.equal(r.status, Object.keys(want).length ? 422 : 200, `${how} ${JSON.stringify(fields)}`);
+        assert.deepEqual(await r.json(), want, `${how} ${JSON.stringify(fields)}`);
+      }
+    }
+  });
+
   test('allowed_origins: * is one label, ** one or more; no Origin is accepted with a warning', async () => {
     const n = await count(srv);
     for (const o of ['https://a.trusted.test', 'https://A.Trusted.Test', 'https://x.corp.test', 'https://x.y.corp.test'])
