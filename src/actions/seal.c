@@ -6,6 +6,7 @@
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/random.h>
 
 #include "actions/actions.h"
 
@@ -99,7 +100,10 @@ int cn__action_seal(const char *id, const json_t *bind, cn__buf *out) {
   unsigned char *buf = cn__malloc(12 + n + 16);
   EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
   int len = 0, fin = 0, rc = CN_ENOMEM;
-  if (buf && ctx && RAND_bytes(buf, 12) == 1 &&
+  /* The nonce from the kernel, not RAND_bytes: OpenSSL would give each
+   * calling thread (handlers, loaders) a DRBG of its own that lives as
+   * long as the thread. 12 random bytes per seal, as GCM wants. */
+  if (buf && ctx && getrandom(buf, 12, 0) == 12 &&
       EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, seal_key, buf) == 1 &&
       EVP_EncryptUpdate(ctx, buf + 12, &len, (unsigned char *)plain,
                         (int)n) == 1 &&

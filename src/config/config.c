@@ -75,19 +75,22 @@ static void free_owned(void) {
   cn__free(owned);
 }
 
-static char *keep(const char *s) {
-  char **grown = cn__realloc(owned, (nowned + 1) * sizeof(*owned));
-  if (!grown)
+/* Take p (heap, may be NULL) into the process's keeping. NULL when p is,
+ * or when there is no room to keep it (p is then freed). */
+static void *own(void *p) {
+  char **grown = p ? cn__realloc(owned, (nowned + 1) * sizeof(*owned)) : NULL;
+  if (!grown) {
+    cn__free(p);
     return NULL;
+  }
   owned = grown;
-  char *copy = cn__strdup(s);
-  if (!copy)
-    return NULL;
   if (!nowned)
     atexit(free_owned);
-  owned[nowned++] = copy;
-  return copy;
+  owned[nowned++] = p;
+  return p;
 }
+
+static char *keep(const char *s) { return own(cn__strdup(s)); }
 
 static int fail(char *err, size_t n, const char *fmt, const char *key) {
   if (err)
@@ -184,19 +187,20 @@ static int set_actions(cn_config *c, json_t *v, char *err, size_t n) {
     } else if (!strcmp(k, "allowed_origins")) {
       size_t i, m = json_array_size(x);
       json_t *o;
-      const char **list = m ? cn__calloc(m, sizeof(char *)) : NULL;
-      if (!json_is_array(x) || (m && !list)) {
-        cn__free(list);
+      if (!json_is_array(x))
         return fail(err, n, "cairn.json: \"actions.%s\" must be an array of "
                             "host patterns", k);
-      }
+      /* Kept for the process, as the header promises (and freed at exit,
+       * so that leak checkers see a clean process). */
+      const char **list = m ? own(cn__calloc(m, sizeof(char *))) : NULL;
+      if (m && !list)
+        return CN_ENOMEM;
       json_array_foreach(x, i, o) {
-        if (!json_is_string(o) || !json_string_length(o) ||
-            !(list[i] = keep(json_string_value(o)))) {
-          cn__free(list);
+        if (!json_is_string(o) || !json_string_length(o))
           return fail(err, n, "cairn.json: \"actions.%s\" must be an array "
                               "of host patterns", k);
-        }
+        if (!(list[i] = keep(json_string_value(o))))
+          return CN_ENOMEM;
       }
       c->allowed_origins = list; /* the process's, as the header says */
       c->nallowed_origins = m;

@@ -29,6 +29,7 @@
  * across a handler, a wake or a thread start.
  */
 #include <errno.h>
+#include <openssl/crypto.h>
 #include <sched.h>
 #include <semaphore.h>
 #include <time.h>
@@ -136,6 +137,10 @@ static cn_req *seek(cn__pool *p, cn__pool_worker *w) {
     }
     atomic_fetch_sub(&p->seekers, 1);
     if (p->stop) {
+      /* Free what OpenSSL keeps per thread (its error queue, DRBGs) now:
+       * its own clean-up runs as the thread ends, which can be after the
+       * process has finished waiting for it and exited. */
+      OPENSSL_thread_stop();
       p->threads--;
       pthread_cond_broadcast(&p->exited);
       pthread_mutex_unlock(&p->mu);

@@ -17,8 +17,9 @@ static int post(cn_req *req, cn_res *res) {
   int rc = cn_validate(req, rules, sizeof rules / sizeof rules[0], &errors);
   if (rc && rc != CN_EINVAL)
     return rc;
-  rc = cn_res_json(res, errors ? 422 : 200, errors ? errors : json_object());
-  json_decref(errors);
+  json_t *body = errors ? errors : json_object();
+  rc = body ? cn_res_json(res, errors ? 422 : 200, body) : CN_ENOMEM;
+  json_decref(body);
   return rc;
 }
 
