@@ -4,10 +4,9 @@
 // its cairn.json, the answers' Cache-Control, and instances that share
 // CAIRN_ACTIONS_KEY accepting each other's forms while another key does
 // not.
-import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { build, copyApp, start, stop } from './lib/app.mjs';
+import { build, copyApp, raw, start, stop } from './lib/app.mjs';
 
 const KEY = 'ab'.repeat(32);
 
@@ -25,19 +24,9 @@ async function forms(srv) {
   return out;
 }
 
-// A raw request: {status, headers, text}.
-function request(srv, { method = 'POST', path = '/counter', headers = {}, body = '' } = {}) {
-  return new Promise((res, rej) => {
-    const req = http.request(`${srv.url}${path}`, { method, headers, agent: false }, (r) => {
-      let text = '';
-      r.setEncoding('utf8');
-      r.on('data', (s) => { text += s; });
-      r.on('end', () => res({ status: r.statusCode, headers: r.headers, text }));
-    });
-    req.on('error', rej);
-    req.end(body);
-  });
-}
+// A raw request to the app, POST /counter unless said otherwise.
+const request = (srv, { method = 'POST', path = '/counter', headers = {}, body = '' } = {}) =>
+  raw(srv, method, path, { headers, body });
 
 const form = (fields) => new URLSearchParams(fields).toString();
 const FORM = 'application/x-www-form-urlencoded';

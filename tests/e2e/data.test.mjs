@@ -10,24 +10,9 @@ import http from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { build, call, copyApp as copyDataApp, spawnServer, start, stop, value } from './lib/app.mjs';
+import { build, call, copyApp as copyDataApp, raw, spawnServer, start, stop, value } from './lib/app.mjs';
 
 const copyApp = (opts) => copyDataApp('data', opts);
-
-// A raw request: {status, headers, body} (no JSON parsing).
-function raw(srv, method, path, { headers = {}, body } = {}) {
-  return new Promise((res, rej) => {
-    const req = http.request(`${srv.url}${path}`, { method, headers, agent: false }, (r) => {
-      let text = '';
-      r.setEncoding('utf8');
-      r.on('data', (s) => { text += s; });
-      r.on('end', () => res({ status: r.statusCode, headers: r.headers, text }));
-    });
-    req.on('error', rej);
-    req.end(body);
-  });
-}
-
 
 describe('the data test app', () => {
   let srv, dir, buildOut;

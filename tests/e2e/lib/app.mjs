@@ -3,6 +3,7 @@
 // data layer's HTTP calls against it. Shared by the data, auth and live
 // suites.
 import { spawn } from 'node:child_process';
+import http from 'node:http';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -76,4 +77,19 @@ export async function value(srv, kind, path, args, headers) {
   assert.equal(r.status, 200, `${path}: ${r.text}`);
   assert.equal(r.body.status, 'success');
   return r.body.value;
+}
+
+// A raw request, no fetch in between (any method, any header, a body as
+// given): {status, headers, text}.
+export function raw(srv, method, path, { headers = {}, body } = {}) {
+  return new Promise((res, rej) => {
+    const req = http.request(`${srv.url}${path}`, { method, headers, agent: false }, (r) => {
+      let text = '';
+      r.setEncoding('utf8');
+      r.on('data', (s) => { text += s; });
+      r.on('end', () => res({ status: r.statusCode, headers: r.headers, text }));
+    });
+    req.on('error', rej);
+    req.end(body);
+  });
 }
