@@ -139,10 +139,21 @@ int cn__page_live(cn__render *r, cn_str name, int open, cn__buf *out) {
   int qrc = cn_run_query(cn_req_ctx(r->req), lv->query, args, &value);
   rc = write_open(out, r->pg->dir, name, lv->query, args);
   json_decref(args);
+  size_t from = out->len;
   if (!rc && !qrc) {
     rc = render_partial(r->set, r->pg->dir, name, value, out);
     if (!rc)
       rc = cn__buf_appendf(out, "</cairn-live>") ? CN_ENOMEM : 0;
+  }
+  /* Islands in the region (rendered by region_special) need the islands
+   * script on the page, as the page's own do. */
+  if (!rc && !r->islands_script &&
+      memmem(out->ptr + from, out->len - from, "<cairn-island", 13)) {
+    r->islands_script = 1;
+    rc = cn__buf_appendf(out, "<script src=\"" CN__ISLANDS_SCRIPT_PATH
+                              "\" defer></script>")
+             ? CN_ENOMEM
+             : 0;
   }
   json_decref(value);
   if (!rc && !r->live_script) {

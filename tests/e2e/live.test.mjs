@@ -363,6 +363,23 @@ test('a live region in Chromium: first paint has the data; a change made in one 
   } finally { await a.closeAll(); await b.closeAll(); }
 });
 
+test('islands inside a live region: mounted with the page, and on each row the region gains', async () => {
+  browser ??= await launch();
+  const page = await openPage(browser);
+  try {
+    await call('mutation', 'notes:add', { body: 'with a badge' });
+    await page.goto(`${base()}/badges`);
+    await page.waitForSelector('ul.badges b.badge');
+    const n = await page.$$eval('ul.badges li', (ls) => ls.length);
+    assert.equal(await page.$$eval('ul.badges b.badge', (bs) => bs.length), n);
+    await page.waitForFunction(() => document.querySelector('cairn-live[data-live]'));
+    await new Promise((r) => setTimeout(r, 300));
+    await call('mutation', 'notes:add', { body: 'one more badge' });
+    await page.waitForFunction((k) => document.querySelectorAll('ul.badges b.badge').length === k, n + 1);
+    assert.deepEqual(page.errors, []);
+  } finally { await page.closeAll(); }
+});
+
 test('a region the page does not declare, or with another query, is refused', async () => {
   for (const region of ['app/notes#nothing', 'app/elsewhere#list']) {
     const s = new Session();
