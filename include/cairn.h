@@ -994,6 +994,12 @@ typedef struct cn_config {
    * the server process. The database is DATABASE_URL
    * (sqlite:path, default .cairn/data.db under the app). */
   int data_durability_full;
+  /* "data": {"exclusive": false}: 1 holds the SQLite file for this process
+   * alone (reads then take no file locks: the fast way), 0 lets other
+   * processes open it too (the sqlite3 shell while the server runs); -1,
+   * the default, is 1 under `cairn start` and 0 under `cairn dev` (or a
+   * server started with --dev). */
+  int data_exclusive;
 } cn_config;
 
 /* Fill config with the defaults listed above. */

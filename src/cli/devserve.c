@@ -212,6 +212,9 @@ static int open_data(serve *s, const cn__cli *c) {
                      .url = cn_env("DATABASE_URL"),
                      .default_path = ".cairn/data.db",
                      .durability_full = s->cfg.data_durability_full,
+                     /* dev shares the file unless told: the sqlite3
+                      * shell beside `cairn dev` is the common case */
+                     .shared = s->cfg.data_exclusive != 1,
                      .dev = 1};
   int rc = cn__data_open(&o, &d, err, sizeof err);
   if (rc) {

@@ -50,6 +50,18 @@ int cn__buf_appendf(cn__buf *buf, const char *fmt, ...)
 void cn__buf_consume(cn__buf *buf, size_t n);
 void cn__buf_free(cn__buf *buf);
 
+/* Append the compact JSON text of j to b: byte for byte what
+ * json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY) gives, plus
+ * JSON_ESCAPE_SLASH with CN__JSON_ESCAPE_SLASH. 0, CN_ENOMEM, or
+ * CN_EINVAL (a NaN, nesting past 2048 levels, a value inside itself);
+ * on failure b is as it was. */
+#define CN__JSON_ESCAPE_SLASH 1
+int cn__json_write(cn__buf *b, const json_t *j, int flags);
+
+/* Give jansson the allocator that keeps small blocks per thread
+ * (jalloc.c). Call before the process's first jansson allocation. */
+void cn__jansson_alloc_init(void);
+
 /* Make room for one more element in a heap array: when n == *cap, the array
  * *arrayp points to is reallocated to twice the capacity (16 at first).
  * 0 or CN_ENOMEM (the array is then unchanged). */

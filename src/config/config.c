@@ -15,6 +15,7 @@ void cn_config_init(cn_config *c) {
   c->hostname = "127.0.0.1";
   c->port = 3000;
   c->access_log = 1;
+  c->data_exclusive = -1;
   c->limits = (cn_limits){
       .request_line = 8 * 1024,
       .header_bytes = 16 * 1024,
@@ -211,13 +212,20 @@ static int set_actions(cn_config *c, json_t *v, char *err, size_t n) {
   return 0;
 }
 
-/* "data": {"durability": "normal" | "full"}. */
+/* "data": {"durability": "normal" | "full", "exclusive": bool}. */
 static int set_data(cn_config *c, json_t *v, char *err, size_t n) {
   const char *k;
   json_t *x;
   if (!json_is_object(v))
     return fail(err, n, "cairn.json: \"%s\" must be an object", "data");
   json_object_foreach(v, k, x) {
+    if (!strcmp(k, "exclusive")) {
+      if (!json_is_boolean(x))
+        return fail(err, n, "cairn.json: \"data.%s\" must be true or "
+                            "false", k);
+      c->data_exclusive = json_is_true(x);
+      continue;
+    }
     if (strcmp(k, "durability"))
       return fail(err, n, "cairn.json: unknown key \"data.%s\"", k);
     const char *s = json_string_value(x);

@@ -129,6 +129,7 @@ typedef struct cn__data_opts {
   const char *url;          /* DATABASE_URL (NULL: the default path) */
   const char *default_path; /* ".cairn/data.db" */
   int durability_full;
+  int shared; /* cn__store_opts.shared */
   int dev;     /* 500 answers carry their detail */
   /* Prerendering at build: no database is opened now; the first call
    * opens a scratch one at scratch_path (removed before and after) with

@@ -73,7 +73,8 @@ int cn__data_open(const cn__data_opts *o, cn__data **out, char *err,
   } else if (!rc) {
     cn__store_opts so = {.url = o->url,
                          .default_path = o->default_path,
-                         .durability_full = o->durability_full};
+                         .durability_full = o->durability_full,
+                         .shared = o->shared};
     rc = open_store(d, &so, o->migrations, o->nmigrations, err, errlen);
   }
   if (rc) {

@@ -113,7 +113,7 @@ int cn__store_migrate(cn__store *st, const cn_manifest_migration *m, size_t n,
       return CN_EINVAL;
     }
   }
-  rc = cn__sq_conn_open(st, SQLITE_OPEN_READWRITE, &db, err, errlen);
+  rc = cn__sq_conn_open(st, CN__SQ_MIGRATOR, &db, err, errlen);
   if (rc)
     return rc;
   /* IF NOT EXISTS is decided under the write lock: two processes creating

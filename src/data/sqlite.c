@@ -173,7 +173,13 @@ static int setup(cn_db *db, const char *sql, const char *want, char *err,
     if (rc == SQLITE_ROW || rc == SQLITE_DONE)
       rc = SQLITE_OK;
   }
-  if (rc != SQLITE_OK) {
+  if (rc != SQLITE_OK && (rc & 0xff) == SQLITE_BUSY && !db->st->shared) {
+    snprintf(err, errlen, "the database %s is held by another process (a "
+             "cairn server already running?): cairn keeps its SQLite file "
+             "to itself unless cairn.json says \"data\": {\"exclusive\": "
+             "false}", db->st->path);
+    rc = CN_ECONFLICT;
+  } else if (rc != SQLITE_OK) {
     snprintf(err, errlen, "cannot open the database %s: %s", db->st->path,
              sqlite3_errmsg(db->h));
     rc = cn__sq_code(rc) == CN_ENOMEM ? CN_ENOMEM : CN_EIO;
@@ -231,7 +237,7 @@ static int conn_setup(cn_db *db, int writable, char *err, size_t errlen) {
   return 0;
 }
 
-int cn__sq_conn_open(cn__store *st, int flags, cn_db **out, char *err,
+int cn__sq_conn_open(cn__store *st, int role, cn_db **out, char *err,
                      size_t errlen) {
   cn_db *db = cn__calloc(1, sizeof *db);
   int rc;
@@ -240,11 +246,25 @@ int cn__sq_conn_open(cn__store *st, int flags, cn_db **out, char *err,
     return CN_ENOMEM;
   }
   db->st = st;
-  db->writer = (flags & SQLITE_OPEN_READWRITE) != 0;
+  db->writer = role != CN__SQ_READER;
   /* Never a URI: the path is a path, whatever characters it holds. */
-  flags = (flags & ~SQLITE_OPEN_URI) | SQLITE_OPEN_NOMUTEX |
-          SQLITE_OPEN_PRIVATECACHE;
-  rc = sqlite3_open_v2(st->path, &db->h, flags, NULL);
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
+              SQLITE_OPEN_PRIVATECACHE;
+  if (role == CN__SQ_WRITER)
+    flags |= SQLITE_OPEN_CREATE;
+  /* Held exclusively ("unix-excl"), the file is locked against other
+   * processes once, by the first connection, and every later lock is
+   * taken in this process's memory: the WAL index lives on the heap, not
+   * in a -shm file, and a read transaction costs no system call (with
+   * the shared file, each one took fcntl locks under a mutex all readers
+   * fight for: a third of a small query's CPU). A reader must then be a
+   * read-write connection, as unix-excl keeps taking real fcntl locks for
+   * read-only ones, which would downgrade the process's own exclusive
+   * lock; query_only and the authorizer still refuse its writes. */
+  if (role == CN__SQ_READER && st->shared)
+    flags = (flags & ~SQLITE_OPEN_READWRITE) | SQLITE_OPEN_READONLY;
+  rc = sqlite3_open_v2(st->path, &db->h, flags,
+                       st->shared ? NULL : "unix-excl");
   if (rc != SQLITE_OK) {
     snprintf(err, errlen, "cannot open the database %s: %s", st->path,
              db->h ? sqlite3_errmsg(db->h) : sqlite3_errstr(rc));
@@ -306,6 +326,7 @@ int cn__store_open(const cn__store_opts *o, cn__store **out, char *err,
   pthread_mutex_init(&st->rmu, NULL);
   pthread_cond_init(&st->rfree, NULL);
   st->durability_full = o->durability_full;
+  st->shared = o->shared;
   st->busy_ms = o->busy_timeout_ms > 0 ? o->busy_timeout_ms
                                        : CN__SQ_DEFAULT_BUSY_MS;
   int rc = url_path(o, &st->path, err, errlen);
@@ -315,8 +336,7 @@ int cn__store_open(const cn__store_opts *o, cn__store **out, char *err,
     goto fail;
   /* The writer first: it creates the file and makes it WAL, which the
    * read-only connections cannot. */
-  rc = cn__sq_conn_open(st, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
-                        &st->wdb, err, errlen);
+  rc = cn__sq_conn_open(st, CN__SQ_WRITER, &st->wdb, err, errlen);
   if (rc)
     goto fail;
   size_t n = o->readers > 0 ? (size_t)o->readers : CN__SQ_DEFAULT_READERS;
@@ -328,7 +348,7 @@ int cn__store_open(const cn__store_opts *o, cn__store **out, char *err,
   }
   for (; st->nreaders < n; st->nreaders++) {
     cn_db *r;
-    rc = cn__sq_conn_open(st, SQLITE_OPEN_READONLY, &r, err, errlen);
+    rc = cn__sq_conn_open(st, CN__SQ_READER, &r, err, errlen);
     if (rc)
       goto fail;
     st->readers[st->nreaders] = r;

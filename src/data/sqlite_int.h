@@ -121,6 +121,7 @@ typedef struct cn__sq_stats {
 struct cn__store {
   char *path;
   int durability_full;
+  int shared; /* cn__store_opts.shared */
   int busy_ms;
 
   /* The writer: its connection, its thread, its queue. */
@@ -147,11 +148,14 @@ struct cn__store {
 
 /* ---- sqlite.c */
 
-/* Open one connection to st->path (flags: SQLITE_OPEN_*), set up as the
+/* Open one connection to st->path in one of these roles, set up as the
  * store's connections are (busy timeout, limits, defensive mode, the
- * authorizer, the internal statements). OUT: *out. CN_EIO/CN_ENOMEM with a
- * sentence in err. */
-int cn__sq_conn_open(cn__store *st, int flags, cn_db **out, char *err,
+ * authorizer, the internal statements). The writer creates the file and
+ * makes it WAL; a reader is query_only; the migrator writes, outside the
+ * writer's queue. OUT: *out. CN_EIO/CN_ENOMEM, or CN_ECONFLICT when
+ * another process holds the file, with a sentence in err. */
+enum { CN__SQ_WRITER, CN__SQ_READER, CN__SQ_MIGRATOR };
+int cn__sq_conn_open(cn__store *st, int role, cn_db **out, char *err,
                      size_t errlen);
 void cn__sq_conn_close(cn_db *db);
 /* Run one of the internal statements to completion. The SQLite result

@@ -88,6 +88,12 @@ typedef struct cn__store_opts {
                            when all are lent out. */
   int busy_timeout_ms;  /* how long to wait for another process holding the
                            file's write lock before CN_ECONFLICT; 0 = 5000 */
+  /* 0: this process holds the file exclusively while the store is open
+   * (another process opening it waits busy_timeout_ms, then fails), so
+   * that reads take no file locks. 1: other processes may open it too
+   * (the sqlite3 shell, a second server), at the price of file locks on
+   * every transaction; their writes are not seen by live queries. */
+  int shared;
 } cn__store_opts;
 
 /* Open (creating the file and its folder when missing), WAL mode,

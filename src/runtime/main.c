@@ -227,6 +227,8 @@ static int setup_data(cn_app *app, const cn_manifest *m, const cn_config *cfg,
                      .url = cn_env("DATABASE_URL"),
                      .default_path = ".cairn/data.db",
                      .durability_full = cfg->data_durability_full,
+                     .shared = cfg->data_exclusive == 0 ||
+                               (cfg->data_exclusive < 0 && cfg->dev),
                      .dev = cfg->dev,
                      .scratch_path = o->prerender ? ".cairn/prerender-data.db"
                                                   : NULL};
@@ -257,6 +259,7 @@ static int setup_data(cn_app *app, const cn_manifest *m, const cn_config *cfg,
 int cn_main(const cn_manifest *m, int argc, char **argv) {
   cli_opts o = {0};
   const char *prog = argc > 0 ? argv[0] : "cairn";
+  cn__jansson_alloc_init(); /* before the first JSON value */
   int rc = parse_args(argc, argv, &o);
   if (rc)
     return rc >= 1000 ? 0 : rc;

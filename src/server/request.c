@@ -334,15 +334,12 @@ int cn_res_text(cn_res *res, int status, const char *text) {
                     strlen(text));
 }
 
-static int dump_cb(const char *buf, size_t size, void *data) {
-  return cn__buf_append(data, buf, size) ? -1 : 0;
-}
-
 int cn_res_json(cn_res *res, int status, const json_t *json) {
   cn__buf b = {0};
-  if (json_dump_callback(json, dump_cb, &b, JSON_COMPACT | JSON_ENCODE_ANY)) {
+  int jrc = cn__json_write(&b, json, 0);
+  if (jrc) {
     cn__buf_free(&b);
-    return CN_ENOMEM;
+    return jrc;
   }
   int rc = send_typed(res, status, "application/json", b.ptr ? b.ptr : "",
                       b.len);

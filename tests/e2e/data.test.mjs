@@ -335,7 +335,8 @@ describe('the data test app', () => {
   });
 
   test('in --dev a 500 carries its detail', async () => {
-    const dev = await start(dir, { args: ['--dev'] });
+    // A database of its own: the suite's server holds .cairn/data.db.
+    const dev = await start(dir, { args: ['--dev'], env: { DATABASE_URL: 'sqlite:.cairn/dev.db' } });
     try {
       const r = await call(dev, 'query', 'tasks:broken');
       assert.equal(r.status, 500);
@@ -414,6 +415,30 @@ describe('migrations', () => {
       assert.notEqual(r.code, 0);
       assert.match(srv.stderr, msg);
     }
+    unlinkSync(join(dir, 'cairn.json'));
+  });
+
+  test('the database file is held by one server; data.exclusive: false shares it', async () => {
+    const a = await start(dir);
+    const second = spawnServer(dir, { env: { PORT: '0' } });
+    const r = await second.exited;
+    assert.notEqual(r.code, 0);
+    assert.match(second.stderr, /the database \.cairn\/data\.db is held by another process .*"data": \{"exclusive": false\}/);
+    assert.deepEqual(second.sanitizerReports(), []);
+    const n = await value(a, 'mutation', 'counter:inc', {});
+    assert.equal(await value(a, 'query', 'counter:get'), n, 'the first one serves on');
+    await stop(a);
+    writeFileSync(join(dir, 'cairn.json'), JSON.stringify({ data: { exclusive: false } }));
+    const b = await start(dir), c = await start(dir);
+    const m = await value(b, 'mutation', 'counter:inc', {});
+    assert.equal(m, n + 1);
+    assert.equal(await value(c, 'query', 'counter:get'), m, 'a write of one is read by the other');
+    await stop(b);
+    await stop(c);
+    writeFileSync(join(dir, 'cairn.json'), JSON.stringify({ data: { exclusive: 'no' } }));
+    const bad = spawnServer(dir);
+    assert.notEqual((await bad.exited).code, 0);
+    assert.match(bad.stderr, /"data.exclusive" must be true or false/);
     unlinkSync(join(dir, 'cairn.json'));
   });
 

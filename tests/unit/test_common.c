@@ -1,4 +1,6 @@
 /* common/: arenas, buffers, sizes, dates, errors. */
+#include <stdlib.h>
+
 #include "check.h"
 #include "common/common.h"
 
@@ -77,10 +79,89 @@ TEST(errors_and_slices) {
   CHECK_EQ_SLICE(t, "a b");
 }
 
+
+/* cn__json_write against json_dumps, which it replaces on the hot paths. */
+static void same_as_jansson(const json_t *j, int slash) {
+  size_t flags = JSON_COMPACT | JSON_ENCODE_ANY | (slash ? JSON_ESCAPE_SLASH : 0);
+  char *want = json_dumps(j, flags);
+  cn__buf b = {0};
+  CHECK(cn__json_write(&b, j, slash ? CN__JSON_ESCAPE_SLASH : 0) == 0);
+  CHECK(want && b.len == strlen(want) && memcmp(b.ptr, want, b.len) == 0);
+  if (want && (b.len != strlen(want) || memcmp(b.ptr, want, b.len)))
+    fprintf(stderr, "  want %s\n  got  %.*s\n", want, (int)b.len, b.ptr);
+  free(want);
+  cn__buf_free(&b);
+}
+
+TEST(json_write_matches_jansson) {
+  const char *docs[] = {
+      "null", "true", "false", "0", "-1", "9223372036854775807",
+      "-9223372036854775808", "1.5", "-0.0", "1e300", "3.141592653589793",
+      "100000000000000000000.0", "\"\"", "\"a/b\\\"c\\\\d\"",
+      "\"\\u0000\\u0001\\u001f\\b\\f\\n\\r\\t\\u007f\"",
+      "\"h\\u00e9llo \\u2028 \\u2029 \\ud83d\\ude00\"", "[]", "{}",
+      "[1,[2,[3,{}]],{\"a\":[]}]",
+      "{\"z\":1,\"a\":{\"</script>\":\"<!--\"},\"m\":[true,null,2.25]}",
+  };
+  for (size_t i = 0; i < CN__ARRAY_LEN(docs); i++) {
+    json_t *j = json_loads(docs[i], JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+    CHECK(j != NULL);
+    if (!j)
+      continue;
+    same_as_jansson(j, 0);
+    same_as_jansson(j, 1);
+    json_decref(j);
+  }
+  /* Objects keep insertion order, as jansson's dump does. */
+  json_t *o = json_object();
+  for (int i = 0; i < 40; i++) {
+    char k[8];
+    snprintf(k, sizeof k, "k%d", (i * 17) % 40);
+    json_object_set_new(o, k, json_integer(i));
+  }
+  same_as_jansson(o, 0);
+  json_decref(o);
+}
+
+TEST(json_write_refuses) {
+  cn__buf b = {0};
+  cn__buf_append(&b, "x", 1);
+  json_t *deep = json_array(), *cur = deep;
+  for (int i = 0; i < 3000; i++) {
+    json_t *n = json_array();
+    json_array_append_new(cur, n);
+    cur = n;
+  }
+  CHECK(cn__json_write(&b, deep, 0) == CN_EINVAL);
+  CHECK_EQ_INT(b.len, 1); /* nothing half-written */
+  json_t *self = json_array();
+  json_array_append(self, self); /* jansson refuses a direct cycle */
+  CHECK_EQ_INT(json_array_size(self), 0);
+  json_t *a = json_array(), *c = json_object();
+  json_array_append(a, c);
+  json_object_set(c, "a", a); /* an indirect one it allows */
+  CHECK(cn__json_write(&b, a, 0) == CN_EINVAL);
+  CHECK_EQ_INT(b.len, 1);
+  json_object_del(c, "a");
+  CHECK(cn__json_write(&b, a, 0) == 0);
+  CHECK(b.len == 5 && memcmp(b.ptr, "x[{}]", 5) == 0);
+  cn__alloc_fail_after(0);
+  b.len = b.cap; /* force a grow */
+  CHECK(cn__json_write(&b, a, 0) == CN_ENOMEM);
+  cn__alloc_fail_after(-1);
+  json_decref(a);
+  json_decref(c);
+  json_decref(self);
+  json_decref(deep);
+  cn__buf_free(&b);
+}
+
 int main(void) {
   RUN(arena_inline_then_blocks);
   RUN(arena_reports_oom);
   RUN(buf_grow_consume);
+  RUN(json_write_matches_jansson);
+  RUN(json_write_refuses);
   RUN(sizes);
   RUN(dates);
   RUN(errors_and_slices);

@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <math.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "test_store_util.h"
 
@@ -695,7 +697,87 @@ TEST(result_shapes) {
   tsu_rm(&d);
 }
 
-int main(void) {
+
+/* ------------------------------------------------ holding the file */
+
+/* Another process (this test program again, run with --other URL DB,
+ * not a fork: a forked child would share SQLite's in-memory lock state):
+ * 1 when a plain SQLite connection can read t, 0 when the file is locked
+ * against it; +2 when a store opens on it, +4 when it cannot and says the
+ * file is held by another process. */
+static int other_main(const char *url, const char *db) {
+  int code = 0;
+  sqlite3 *h = NULL;
+  sqlite3_stmt *s = NULL;
+  if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK) {
+    sqlite3_busy_timeout(h, 50);
+    if (sqlite3_prepare_v2(h, "SELECT count(*) FROM t", -1, &s, NULL) ==
+            SQLITE_OK &&
+        sqlite3_step(s) == SQLITE_ROW)
+      code |= 1;
+    sqlite3_finalize(s);
+  }
+  sqlite3_close(h);
+  cn__store *st = NULL;
+  char err[512] = "";
+  cn__store_opts o = {.url = url, .busy_timeout_ms = 100};
+  int rc = cn__store_open(&o, &st, err, sizeof err);
+  if (!rc)
+    code |= 2;
+  else if (rc == CN_ECONFLICT && strstr(err, "held by another process") &&
+           strstr(err, "\"exclusive\": false"))
+    code |= 4;
+  if (st)
+    cn__store_close(st);
+  return code;
+}
+
+static const char *self_path;
+
+static int other_process(const tsu_dir *d) {
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid == 0) {
+    execl(self_path, self_path, "--other", d->url, d->db, (char *)NULL);
+    _exit(99);
+  }
+  int status = 0;
+  if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+    return -1;
+  return WEXITSTATUS(status);
+}
+
+TEST(exclusive_keeps_other_processes_out) {
+  tsu_dir d;
+  tsu_mkdir(&d);
+  cn__store *st = tsu_open(&d, 0); /* exclusive, the default */
+  tsu_exec(st, "CREATE TABLE t(x)");
+  tsu_exec(st, "INSERT INTO t VALUES (1)");
+  /* Neither reads nor a second store get in; the store goes on. */
+  CHECK_EQ_INT(other_process(&d), 4);
+  CHECK_EQ_INT(tsu_int(st, "SELECT count(*) FROM t"), 1);
+  tsu_exec(st, "INSERT INTO t VALUES (2)");
+  /* No -shm file: the WAL index is in this process's memory. */
+  char shm[300];
+  struct stat sb;
+  snprintf(shm, sizeof shm, "%s-shm", d.db);
+  CHECK(stat(shm, &sb) != 0);
+  cn__store_close(st);
+  /* Closed: the file is free again, with everything written in it. */
+  CHECK_EQ_INT(other_process(&d), 1 | 2);
+  st = tsu_open_mode(&d, 0, 0, 0, 1); /* shared */
+  CHECK_EQ_INT(tsu_int(st, "SELECT count(*) FROM t"), 2);
+  /* Shared: another process reads; but an exclusive store cannot start
+   * while anyone else has the file open. */
+  CHECK_EQ_INT(other_process(&d), 1 | 4);
+  cn__store_close(st);
+  tsu_rm(&d);
+}
+
+int main(int argc, char **argv) {
+  if (argc == 4 && !strcmp(argv[1], "--other"))
+    return other_main(argv[2], argv[3]);
+  self_path = argv[0];
   RUN(url_table);
   RUN(url_relative_to_cwd);
   RUN(connection_settings);
@@ -707,5 +789,6 @@ int main(void) {
   RUN(reads_refuse_writes);
   RUN(writes_refuse_control);
   RUN(result_shapes);
+  RUN(exclusive_keeps_other_processes_out);
   return check_summary();
 }

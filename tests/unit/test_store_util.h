@@ -48,20 +48,26 @@ static inline void tsu_rm(tsu_dir *d) {
   nftw(d->path, tsu_rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-static inline cn__store *tsu_open_opts(tsu_dir *d, int full, int readers,
-                                       int busy_ms) {
+static inline cn__store *tsu_open_mode(tsu_dir *d, int full, int readers,
+                                       int busy_ms, int shared) {
   cn__store *st = NULL;
-  char err[256];
+  char err[512];
   cn__store_opts o = {.url = d->url,
                       .durability_full = full,
                       .readers = readers,
-                      .busy_timeout_ms = busy_ms};
+                      .busy_timeout_ms = busy_ms,
+                      .shared = shared};
   int rc = cn__store_open(&o, &st, err, sizeof err);
   if (rc) {
     fprintf(stderr, "cn__store_open %s: %d %s\n", d->url, rc, err);
     exit(2);
   }
   return st;
+}
+
+static inline cn__store *tsu_open_opts(tsu_dir *d, int full, int readers,
+                                       int busy_ms) {
+  return tsu_open_mode(d, full, readers, busy_ms, 0);
 }
 
 static inline cn__store *tsu_open(tsu_dir *d, int full) {

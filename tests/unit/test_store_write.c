@@ -576,7 +576,8 @@ TEST(commit_order_and_listener) {
 TEST(busy_other_connection) {
   tsu_dir d;
   tsu_mkdir(&d);
-  cn__store *st = tsu_open_opts(&d, 0, 0, 200);
+  /* Shared: an exclusive store keeps every other connection out. */
+  cn__store *st = tsu_open_mode(&d, 0, 0, 200, 1);
   tsu_exec(st, "CREATE TABLE t(x)");
   sqlite3 *other = NULL;
   CHECK_EQ_INT(sqlite3_open(d.db, &other), SQLITE_OK);
@@ -607,8 +608,8 @@ TEST(two_stores_one_file) {
   enum { T = 2, N = 150 };
   tsu_dir d;
   tsu_mkdir(&d);
-  cn__store *a = tsu_open(&d, 0);
-  cn__store *b = tsu_open(&d, 0);
+  cn__store *a = tsu_open_mode(&d, 0, 0, 0, 1);
+  cn__store *b = tsu_open_mode(&d, 0, 0, 0, 1);
   tsu_exec(a, "CREATE TABLE counter(id INTEGER PRIMARY KEY, n INTEGER)");
   tsu_exec(b, "INSERT INTO counter VALUES (1, 0)");
   static uint64_t ts[2 * T][N];
