@@ -40,12 +40,15 @@ static int in_list(const char *const *list, const char *name) {
   return 0;
 }
 
+/* SQLite's own tables (schema, sequences, statistics) are not data a
+ * query depends on; user tables cannot be named sqlite_*. */
+static int ours(const char *table) {
+  return table && strncasecmp(table, "sqlite_", 7) != 0;
+}
+
 static void record(cn__rwset *s, const char *table) {
-  /* SQLite's own tables (schema, sequences, statistics) are not data a
-   * query depends on; user tables cannot be named sqlite_*. */
-  if (!table || strncasecmp(table, "sqlite_", 7) == 0)
-    return;
-  cn__rwset_add(s, table); /* OOM marks the set "every table" */
+  if (ours(table))
+    cn__rwset_add(s, table); /* OOM marks the set "every table" */
 }
 
 /* Refuse the statement: in a read the caller hears CN_EREADONLY (each
@@ -93,20 +96,39 @@ int cn__sq_authorize(void *arg, int action, const char *a1, const char *a2,
       return SQLITE_OK;
     return deny(db, "this PRAGMA is not allowed here");
   case SQLITE_READ:
-    if (cur)
-      record(&cur->rd, a1);
+    /* The column, "" when the statement uses none (count(*)). */
+    if (cur && ours(a1))
+      cn__rwset_add_col(&cur->rd, a1, a2 ? a2 : "");
     return SQLITE_OK;
   case SQLITE_INSERT:
   case SQLITE_UPDATE:
   case SQLITE_DELETE:
-  case SQLITE_CREATE_TABLE:
-  case SQLITE_DROP_TABLE:
     if (cur)
       record(&cur->wr, a1);
     return SQLITE_OK;
+  case SQLITE_CREATE_TABLE:
+  case SQLITE_DROP_TABLE:
+    if (cur) {
+      record(&cur->wr, a1);
+      cur->ddl = 1;
+    }
+    return SQLITE_OK;
   case SQLITE_ALTER_TABLE:
-    if (cur)
+    if (cur) {
       record(&cur->wr, a2);
+      cur->ddl = 1;
+    }
+    return SQLITE_OK;
+  case SQLITE_CREATE_INDEX:
+  case SQLITE_DROP_INDEX:
+  case SQLITE_CREATE_TRIGGER:
+  case SQLITE_DROP_TRIGGER:
+  case SQLITE_CREATE_VIEW:
+  case SQLITE_DROP_VIEW:
+  case SQLITE_CREATE_VTABLE:
+  case SQLITE_DROP_VTABLE:
+    if (cur)
+      cur->ddl = 1; /* what the writer knows of tables may be stale */
     return SQLITE_OK;
   case SQLITE_FUNCTION:
     /* Debian's SQLite has fts3_tokenizer() on: it takes raw pointers.
@@ -549,6 +571,7 @@ cleanup:
    * back with its body): record either way. */
   cn__rwset_merge(db->reads, &e->rd);
   cn__rwset_merge(db->writes, &e->wr);
+  db->ddl |= e->ddl;
   return rc;
 }
 
@@ -582,6 +605,7 @@ void cn__sq_body_begin(cn_db *db, int mode, cn__rwset *reads,
   db->reads = reads;
   db->writes = writes;
   db->last_id = 0;
+  db->ddl = 0;
   db->err[0] = '\0';
   db->thread = pthread_self();
   db->active = 1;

@@ -297,6 +297,7 @@ static void store_free(cn__store *st) {
     cn__sq_conn_close(st->readers[i]);
   cn__free(st->readers);
   cn__sq_conn_close(st->wdb);
+  cn__sq_tinfo_flush(st);
   pthread_mutex_destroy(&st->mu);
   pthread_cond_destroy(&st->wake);
   pthread_mutex_destroy(&st->rmu);
@@ -339,6 +340,7 @@ int cn__store_open(const cn__store_opts *o, cn__store **out, char *err,
   rc = cn__sq_conn_open(st, CN__SQ_WRITER, &st->wdb, err, errlen);
   if (rc)
     goto fail;
+  cn__sq_rows_hook(st->wdb);
   size_t n = o->readers > 0 ? (size_t)o->readers : CN__SQ_DEFAULT_READERS;
   st->readers = cn__calloc(n, sizeof *st->readers);
   if (!st->readers) {

@@ -9,6 +9,8 @@
  *              authorizer that records read/write sets and refuses what a
  *              body may not do
  *   migrate.c  cn__store_migrate
+ *   rows.c     what a write changed row by row (the pre-update hook), and
+ *              the columns it changed, for the write set
  *
  * One cn_db is one SQLite connection, used by one thread at a time: a
  * reader is lent to one cn__store_read caller; the writer connection
@@ -32,6 +34,9 @@
 
 #include <pthread.h>
 #include <semaphore.h>
+/* Debian's SQLite is built with the pre-update hook (rows.c); the
+ * header declares it only when told. */
+#define SQLITE_ENABLE_PREUPDATE_HOOK 1
 #include <sqlite3.h>
 #include <stdatomic.h>
 
@@ -63,6 +68,7 @@ typedef struct cn__sq_stmt {
   uint64_t used; /* LRU tick */
   sqlite3_stmt *stmt;
   cn__rwset rd, wr;
+  int ddl; /* it creates, drops or alters a table */
 } cn__sq_stmt;
 
 #define CN__SQ_CACHE 32
@@ -78,6 +84,10 @@ struct cn_db {
   pthread_t thread;
   /* Where the running body's tables go; NULL: not wanted. */
   cn__rwset *reads, *writes;
+  /* The writer's running body: where the pre-update hook puts the rows
+   * it changes (NULL: nowhere), and whether it changed the schema. */
+  cn__rowlog *rows;
+  int ddl;
   /* The statement being prepared or stepped: the authorizer records into
    * its sets, and into its own when SQLite re-prepares it mid-step. */
   cn__sq_stmt *cur;
@@ -98,6 +108,7 @@ typedef struct cn__sq_wreq {
   cn__store_body *body;
   void *arg;
   cn__rwset rd, wr; /* recorded here, handed to the caller's sets */
+  cn__rowlog rows;  /* what it changed, for the commit listener */
   int rc;
   uint64_t ts;
   /* Posted once the request is answered. A semaphore of its own rather
@@ -136,6 +147,10 @@ struct cn__store {
   void *on_commit_arg;
   cn__sq_stats stats;
   _Atomic uint64_t ts;
+  /* The writer thread's knowledge of tables (rows.c), for naming the
+   * columns of the rows it logs. */
+  struct cn__sq_tinfo *tinfo;
+  size_t ntinfo, captinfo;
 
   /* The readers. */
   pthread_mutex_t rmu;
@@ -190,6 +205,20 @@ void *cn__sq_writer_main(void *arg);
  * write. */
 int cn__sq_write_nested(cn_db *db, cn__store_body *body, void *arg,
                         cn__rwset *reads, cn__rwset *writes);
+
+/* ---- rows.c */
+
+/* Log the rows db's bodies change into db->rows (the writer). */
+void cn__sq_rows_hook(cn_db *db);
+/* After a body that succeeded: name the columns of the rows it logged
+ * (raw until now), and make wr, the tables the authorizer saw it write,
+ * say what changed: tables whose rows changed, with the columns an UPDATE
+ * changed (whole tables for rows that came or went, for a key that
+ * changed, for DDL, virtual tables, or a partial log); tables written
+ * with no row changed drop out. Runs SQL on db (mode INTERNAL). */
+void cn__sq_rows_finish(cn_db *db, cn__rowlog *log, cn__rwset *wr);
+/* Forget what the writer knows of tables (the schema changed). */
+void cn__sq_tinfo_flush(cn__store *st);
 
 /* The writer's figures so far. */
 void cn__sq_stats_get(cn__store *st, cn__sq_stats *out);

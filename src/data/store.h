@@ -13,10 +13,11 @@
  *     the ones that queued meanwhile into one commit (a SAVEPOINT each, so
  *     one failing rolls back alone) and answers them all after that commit
  *     is durable: one fsync for many mutations. Callers block until then.
- *   - every read records the tables it read and every write the tables it
- *     wrote (cn__rwset): live queries (issue 10) re-run the subscriptions a
- *     commit touched, in commit order (commit_ts grows by one per
- *     acknowledged write).
+ *   - every read records the tables and columns it read, every write the
+ *     rows it changed, old and new (cn__rowlog), and from them the tables
+ *     and columns it changed (cn__rwset): live queries (issue 10) re-run
+ *     the subscriptions a commit touched, in commit order (commit_ts
+ *     grows by one per acknowledged write).
  *
  * Threads: cn__store_read and cn__store_write may be called from any
  * number of handler threads at once; they block. Commit listeners run on
@@ -60,23 +61,83 @@
 
 /* The tables a transaction read or wrote: a small set of names (distinct
  * without regard to ASCII case, in first-seen order), each a
- * NUL-terminated copy owned by the set. Start from {0}; release with
- * cn__rwset_clear. SQLite's own tables (sqlite_*) are never listed. */
+ * NUL-terminated copy owned by the set, and for each, which of its
+ * columns:
+ *   - cols[i] NULL: the whole table (any column; for a write, rows came
+ *     or went, or the schema changed, or nothing finer is known);
+ *   - otherwise the columns named (again without regard to case): for a
+ *     read, the columns it used anywhere ("" when it used none, as
+ *     count(*)); for a write, the columns an UPDATE changed in rows that
+ *     stayed (same rowid).
+ * A read and a write overlap when they share a table whose column sets
+ * meet, or either side is the whole table: a query's result is a
+ * function of the columns it names over the rows of its tables, so an
+ * UPDATE of other columns in place cannot change it (a query without
+ * ORDER BY, scanned through an index on a column it does not name, may
+ * see such an UPDATE reorder its rows: SQL leaves that order open, and
+ * the next re-run catches up).
+ * Start from {0}; release with cn__rwset_clear. SQLite's own tables
+ * (sqlite_*) are never listed. */
 #define CN__RWSET_MAX 64
+typedef struct cn__rwcols {
+  char **names;
+  size_t n, cap;
+} cn__rwcols;
 typedef struct cn__rwset {
   char *tables[CN__RWSET_MAX];
+  cn__rwcols *cols[CN__RWSET_MAX];
   size_t n;
   int overflow; /* more than CN__RWSET_MAX: treat as "every table" */
 } cn__rwset;
 
-/* Add name (a copy) unless present. 0 or CN_ENOMEM (the set is then
- * marked overflow: "every table" is a safe over-approximation). */
+/* Add the whole table name (a copy) unless present; present with
+ * columns, it becomes whole. 0 or CN_ENOMEM (the set is then marked
+ * overflow: "every table" is a safe over-approximation). */
 int cn__rwset_add(cn__rwset *s, const char *name);
-/* Add every table of src to dst (either may be NULL). 0 or CN_ENOMEM. */
+/* Add column col ("" for none) of table name, unless the table is whole
+ * already. 0 or CN_ENOMEM (the table is then whole, or the set overflow). */
+int cn__rwset_add_col(cn__rwset *s, const char *name, const char *col);
+/* Add every table (with its columns) of src to dst (either may be NULL).
+ * 0 or CN_ENOMEM. */
 int cn__rwset_merge(cn__rwset *dst, const cn__rwset *src);
-/* 1 when a and b share a table (or either overflowed). */
+/* 1 when a and b overlap (above), or either overflowed. */
 int cn__rwset_overlaps(const cn__rwset *a, const cn__rwset *b);
+/* The index of table name in s, or -1. */
+int cn__rwset_find(const cn__rwset *s, const char *name);
 void cn__rwset_clear(cn__rwset *s);
+
+/* What one write changed, row by row: every row an INSERT, UPDATE or
+ * DELETE touched (triggers and foreign-key cascades included), with its
+ * old and new versions as JSON objects (column -> value: INTEGER, REAL,
+ * TEXT and NULL as themselves, a BLOB as {"$blob": "<hex>"}, text that
+ * is not UTF-8 as null; virtual generated columns, computed when read,
+ * are left out). Bounded: past CN__ROWLOG_MAX_ROWS rows or
+ * CN__ROWLOG_MAX_BYTES of values in one write, the rows are dropped and
+ * `partial` says so; `tables` still names every table whose rows
+ * changed, and the write set then says whole tables. */
+#define CN__ROWLOG_MAX_ROWS 10000
+#define CN__ROWLOG_MAX_BYTES (4u << 20)
+typedef struct cn__rowchange {
+  char *table;
+  char op; /* 'I', 'U' or 'D' */
+  int64_t old_rowid, new_rowid; /* 0 for a WITHOUT ROWID table */
+  json_t *old_row, *new_row;    /* NULL for an insert's old, a delete's new */
+  /* the engine's own, while it builds the log */
+  uint64_t changed; /* UPDATE: bit i = column i changed (i < 64) */
+  int wide;         /* more than 64 columns: changed says too little */
+} cn__rowchange;
+typedef struct cn__rowlog {
+  cn__rowchange *rows;
+  size_t n, cap;
+  size_t bytes;
+  int partial;
+  cn__rwset tables; /* whole entries: every table a row of which changed */
+} cn__rowlog;
+
+/* Drop rows past the first n (a nested write rolled back); n = 0 and
+ * partial off with cn__rowlog_clear, which also frees the tables. */
+void cn__rowlog_truncate(cn__rowlog *l, size_t n);
+void cn__rowlog_clear(cn__rowlog *l);
 
 typedef struct cn__store cn__store;
 
@@ -156,9 +217,11 @@ int cn__store_write(cn__store *st, cn__store_body *body, void *arg,
 
 /* Called on the writer thread after each durable commit, once per write
  * of the group that committed, in commit order, before the writers are
- * answered. writes is the write's own set, valid during the call. */
+ * answered. writes is the write's own set, rows what it changed row by
+ * row; both valid during the call. */
 typedef void cn__store_commit_fn(void *arg, uint64_t commit_ts,
-                                 const cn__rwset *writes);
+                                 const cn__rwset *writes,
+                                 const cn__rowlog *rows);
 /* Register the one listener (live queries). 0 or CN_EEXIST. */
 int cn__store_on_commit(cn__store *st, cn__store_commit_fn *fn, void *arg);
 

@@ -38,6 +38,7 @@ static void requeue(cn__store *st, cn__sq_wreq **reqs, size_t n) {
   for (size_t i = 0; i < n; i++) {
     cn__rwset_clear(&reqs[i]->rd);
     cn__rwset_clear(&reqs[i]->wr);
+    cn__rowlog_clear(&reqs[i]->rows);
     reqs[i]->rc = 0;
     reqs[i]->next = i + 1 < n ? reqs[i + 1] : NULL;
   }
@@ -88,16 +89,23 @@ static int run_one(cn_db *db, cn__sq_wreq *r) {
   }
   int fk_before = fk_pending(db); /* 0: the bodies before left none */
   cn__sq_body_begin(db, CN__SQ_WRITE, &r->rd, &r->wr);
+  db->rows = &r->rows;
   cn__sq_set_current(db);
   r->rc = r->body(db, r->arg);
   cn__sq_set_current(NULL);
+  db->rows = NULL;
   cn__sq_body_end(db);
   if (sqlite3_get_autocommit(db->h) ||
       end_savepoint(db, &r->rc, fk_before, &r->wr)) {
     if (!r->rc)
       r->rc = CN_EIO; /* its writes are gone: it must not be acknowledged */
+    cn__rowlog_clear(&r->rows);
     return -1;
   }
+  if (r->rc)
+    cn__rowlog_clear(&r->rows); /* rolled back: none of it happened */
+  else
+    cn__sq_rows_finish(db, &r->rows, &r->wr);
   return 0;
 }
 
@@ -124,6 +132,9 @@ static void salvage(cn__store *st, cn__sq_wreq **batch, size_t n,
 static void run_group(cn__store *st, cn__sq_wreq **batch, size_t n,
                       cn__store_commit_fn *fn, void *fn_arg) {
   cn_db *db = st->wdb;
+  /* Another process may have changed the schema since the last group. */
+  if (st->shared)
+    cn__sq_tinfo_flush(st);
   int rc = cn__sq_internal(db, CN__SQ_BEGIN_IMMEDIATE);
   if (rc != SQLITE_OK) {
     int code = (rc & 0xff) == SQLITE_BUSY ? CN_ECONFLICT : CN_EIO;
@@ -153,7 +164,7 @@ static void run_group(cn__store *st, cn__sq_wreq **batch, size_t n,
       continue;
     r->ts = atomic_fetch_add(&st->ts, 1) + 1;
     if (fn)
-      fn(fn_arg, r->ts, &r->wr);
+      fn(fn_arg, r->ts, &r->wr, &r->rows);
   }
   pthread_mutex_lock(&st->mu);
   st->stats.groups++;
@@ -194,6 +205,7 @@ int cn__sq_write_nested(cn_db *db, cn__store_body *body, void *arg,
                         cn__rwset *reads, cn__rwset *writes) {
   cn__rwset rd = {0}, wr = {0};
   cn__rwset *outer_r = db->reads, *outer_w = db->writes;
+  size_t mark = db->rows ? db->rows->n : 0;
   int fk_before = fk_pending(db);
   if (cn__sq_internal(db, CN__SQ_SAVEPOINT) != SQLITE_OK)
     return CN_EIO;
@@ -209,6 +221,8 @@ int cn__sq_write_nested(cn_db *db, cn__store_body *body, void *arg,
       rc = CN_EIO;
     cn__rwset_clear(&wr);
   }
+  if (rc && db->rows) /* rolled back to its savepoint: its rows with it */
+    cn__rowlog_truncate(db->rows, mark);
   cn__rwset_merge(outer_r, &rd);
   cn__rwset_merge(outer_w, &wr);
   cn__rwset_merge(reads, &rd);
@@ -260,6 +274,7 @@ int cn__store_write(cn__store *st, cn__store_body *body, void *arg,
   cn__rwset_merge(writes, &r.wr);
   cn__rwset_clear(&r.rd);
   cn__rwset_clear(&r.wr);
+  cn__rowlog_clear(&r.rows);
   if (commit_ts)
     *commit_ts = r.ts;
   return r.rc;

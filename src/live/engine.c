@@ -675,16 +675,16 @@ static void flush(cn__live *lv, lv_session *s, uint64_t now) {
 
 /* ------------------------------------------------------------- commits */
 
-static void on_commit(void *arg, uint64_t ts, const cn__rwset *writes) {
+static void on_commit(void *arg, uint64_t ts, const cn__rwset *writes,
+                      const cn__rowlog *rows) {
   cn__live *lv = arg;
+  (void)rows; /* the write set already says which columns changed */
   lv_commit *c = cn__calloc(1, sizeof *c);
   if (!c)
     return; /* the next commit's re-runs will catch up */
   c->ts = ts;
-  for (size_t i = 0; i < writes->n; i++)
-    if (cn__rwset_add(&c->writes, writes->tables[i]))
-      c->writes.overflow = 1;
-  c->writes.overflow |= writes->overflow;
+  if (cn__rwset_merge(&c->writes, writes))
+    c->writes.overflow = 1;
   pthread_mutex_lock(&lv->mu);
   if (lv->commits_tail)
     lv->commits_tail->next = c;

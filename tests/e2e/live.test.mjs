@@ -149,19 +149,21 @@ test('500 identical subscribers: one re-run per commit, and every one of them ge
   await Promise.all(subs.map((s) => s.close()));
 });
 
-test('a commit that leaves the result as it was re-runs the query but pushes nothing; an unrelated table re-runs nothing', async () => {
+test('re-runs follow rows and columns: no row changed, or only columns the query does not read, re-runs nothing; rows that came and went re-run it and push nothing; another table re-runs nothing', async () => {
   const s = new Session();
   await s.opened;
   s.modify([{ type: 'add', queryId: 1, path: 'notes:list', args: {} }]);
   await s.until(() => s.value(1), 'first result');
   const n = s.transitions().length;
   const r0 = await runs();
-  await call('mutation', 'notes:touch');     // writes notes, changes nothing
+  await call('mutation', 'notes:touch');     // writes notes, changes no row
+  await call('mutation', 'notes:mark');      // changes every note's `seen`, which list does not read
+  await call('mutation', 'notes:churn');     // a note added and deleted: the list is as it was
   await call('mutation', 'notes:add_other'); // writes another table
   const marker = await call('mutation', 'notes:add', { body: 'marker' });
   await s.until(() => s.value(1).value.some((x) => x.id === marker.value), 'the marker');
   const r1 = await runs();
-  assert.equal(r1.list - r0.list, 2, 'touch and add re-ran the list; add_other did not');
+  assert.equal(r1.list - r0.list, 2, 'churn and add re-ran the list; touch, mark and add_other did not');
   assert.equal(s.transitions().length, n + 1, 'only the marker was pushed');
   await s.close();
 });

@@ -461,7 +461,9 @@ static int count_t(cn_db *db, void *arg) {
   return 0;
 }
 
-static void listener(void *arg, uint64_t ts, const cn__rwset *w) {
+static void listener(void *arg, uint64_t ts, const cn__rwset *w,
+                     const cn__rowlog *rows) {
+  (void)rows;
   heard *h = arg;
   if (h->n < LMAX) {
     h->ts[h->n] = ts;
@@ -479,7 +481,9 @@ static void listener(void *arg, uint64_t ts, const cn__rwset *w) {
   }
 }
 
-static void noop_listener(void *arg, uint64_t ts, const cn__rwset *w) {
+static void noop_listener(void *arg, uint64_t ts, const cn__rwset *w,
+                          const cn__rowlog *rows) {
+  (void)rows;
   (void)arg, (void)ts, (void)w;
 }
 

@@ -48,6 +48,25 @@ static int touch(cn_ctx *ctx, const json_t *args, json_t **out) {
                     "UPDATE notes SET body = body WHERE id = -1", CN_NOARGS);
 }
 
+/* Changes every note, in a column list does not read. */
+static int mark(cn_ctx *ctx, const json_t *args, json_t **out) {
+  (void)args;
+  (void)out;
+  return cn_db_exec(cn_ctx_db(ctx), NULL, "UPDATE notes SET seen = seen + 1",
+                    CN_NOARGS);
+}
+
+/* Adds a note and takes it away again: rows changed, the list did not. */
+static int churn(cn_ctx *ctx, const json_t *args, json_t **out) {
+  (void)args;
+  (void)out;
+  int rc = cn_db_exec(cn_ctx_db(ctx), NULL,
+                      "INSERT INTO notes (body) VALUES ('gone')", CN_NOARGS);
+  return rc ? rc : cn_db_exec(cn_ctx_db(ctx), NULL,
+                              "DELETE FROM notes WHERE id = ?",
+                              CN_ARGS(cn_v(cn_db_last_id(cn_ctx_db(ctx)))));
+}
+
 static int add_other(cn_ctx *ctx, const json_t *args, json_t **out) {
   (void)args;
   (void)out;
@@ -67,5 +86,7 @@ CN_DATA({.name = "list", .kind = CN_QUERY, .fn = list},
         {.name = "add", .kind = CN_MUTATION, .fn = add,
          .args = {{.name = "body", .type = CN_T_STRING, .max = 100000}}},
         {.name = "touch", .kind = CN_MUTATION, .fn = touch},
+        {.name = "mark", .kind = CN_MUTATION, .fn = mark},
+        {.name = "churn", .kind = CN_MUTATION, .fn = churn},
         {.name = "add_other", .kind = CN_MUTATION, .fn = add_other},
         {.name = "secret", .kind = CN_QUERY, .fn = secret});
