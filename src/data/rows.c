@@ -9,12 +9,10 @@
  * kept per table until the schema changes) and works out the write set
  * the live queries compare with their reads (store.h).
  *
- * A body whose statement failed and was rolled back leaves rows in the
- * log that never happened: the log follows the savepoints instead
- * (writer.c truncates it with the savepoint it rolls back). A statement
- * that fails alone, without its savepoint, is undone by SQLite statement
- * by statement; cn_db_* calls that fail make their body fail, so those
- * rows are dropped with the body. */
+ * The log follows the savepoints: a body that fails loses its log, a
+ * nested write rolled back to its savepoint truncates it (writer.c). A
+ * statement that fails after changing rows, in a body that goes on, may
+ * have kept them or not: the log then keeps the tables only (sql.c). */
 #include <strings.h>
 
 #include "data/sqlite_int.h"
@@ -60,11 +58,13 @@ void cn__rowlog_clear(cn__rowlog *l) {
   cn__rwset_clear(&l->tables);
 }
 
-/* Past the caps: keep the tables only. */
+/* Past the caps, or unsure what happened: keep the tables only. */
 static void give_up(cn__rowlog *l) {
   cn__rowlog_truncate(l, 0);
   l->partial = 1;
 }
+
+void cn__sq_rows_unsure(cn__rowlog *l) { give_up(l); }
 
 /* ----------------------------------------------------------- the hook */
 

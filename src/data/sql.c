@@ -562,8 +562,14 @@ static int call(cn_db *db, int shape, json_t **out, int64_t *changes,
   if ((rc = bind_all(db, s, nargs, args)))
     goto cleanup;
   db->cur = e; /* a re-prepare mid-step is authorized again, into e */
+  size_t logged = db->rows ? db->rows->n : 0;
   rc = run(db, s, shape, out, changes);
   db->cur = NULL;
+  /* A statement that failed after changing rows may have kept them (ON
+   * CONFLICT FAIL) or not (ABORT): the log cannot tell, so it keeps the
+   * tables only, if the body goes on. */
+  if (rc && db->rows && db->rows->n != logged)
+    cn__sq_rows_unsure(db->rows);
 cleanup:
   sqlite3_reset(s);
   sqlite3_clear_bindings(s); /* no pointer into the caller's memory stays */

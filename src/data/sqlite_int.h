@@ -217,6 +217,8 @@ void cn__sq_rows_hook(cn_db *db);
  * changed, for DDL, virtual tables, or a partial log); tables written
  * with no row changed drop out. Runs SQL on db (mode INTERNAL). */
 void cn__sq_rows_finish(cn_db *db, cn__rowlog *log, cn__rwset *wr);
+/* A statement failed after changing rows: keep l's tables only. */
+void cn__sq_rows_unsure(cn__rowlog *l);
 /* Forget what the writer knows of tables (the schema changed). */
 void cn__sq_tinfo_flush(cn__store *st);
 
