@@ -2,23 +2,17 @@
 // and compile errors with file and line, the build cache, the built server
 // answering, and start's options in next's order of precedence.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 
 import {
-  fixture, killAll, removeTemps, request, run, serve, textRoute, unexpectedReports, writeFiles,
+  age, fixture, killAll, removeTemps, request, run, serve, textRoute, unexpectedReports, writeFiles,
 } from './lib/cli.mjs';
 
 after(() => { killAll(); removeTemps(); });
 
-// Make every file of dir look a minute old, so the cache's race guard
-// (inputs changed while they compile) never applies in these tests.
-function age(dir, files) {
-  const t = new Date(Date.now() - 60000);
-  for (const f of files) utimesSync(join(dir, f), t, t);
-}
-
+// The fixture's files, aged again after the fixture's copy touched them.
 const BASIC_FILES = ['app/api/hello/route.c', 'app/api/users/[id]/route.c', 'app/api/files/[...path]/route.c',
   'pages/api/post/[pid].c', 'middleware.c', 'lib/util.h'];
 

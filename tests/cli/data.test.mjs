@@ -38,7 +38,7 @@ const BASE = {
 };
 
 function app(extra = {}) {
-  return writeFiles(tempDir(), { ...BASE, ...extra });
+  return writeFiles(tempDir(), { ...BASE, ...extra }, { aged: true });
 }
 
 async function call(url, kind, path, args = {}) {

@@ -8,7 +8,7 @@
 // (CAIRN_BUILD may be absolute), so the same suite runs against the plain
 // and the ASan+UBSan builds.
 import { spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
@@ -168,11 +168,22 @@ export function fixture(name) {
 }
 
 // Write files ({ 'app/api/x/route.c': '...' }) under dir.
-export function writeFiles(dir, files) {
+// Date files under dir a minute back, as a fixture's are: a build started
+// within the cache's race window of a write (20 ms) rightly does not trust
+// the file's stamp, and a test counting cached files would otherwise depend
+// on how fast it got to the build.
+export function age(dir, files) {
+  const then = new Date(Date.now() - 60_000);
+  for (const f of files) utimesSync(join(dir, f), then, then);
+}
+
+// With { aged: true } the files written are aged (above).
+export function writeFiles(dir, files, { aged = false } = {}) {
   for (const [rel, text] of Object.entries(files)) {
     mkdirSync(dirname(join(dir, rel)), { recursive: true });
     writeFileSync(join(dir, rel), text);
   }
+  if (aged) age(dir, Object.keys(files));
   return dir;
 }
 
