@@ -2,7 +2,8 @@
 // temporary directory and served by its own .cairn/server: what `make run`
 // shows a newcomer must keep working. Pages (home, blog list, prerendered
 // and on-demand posts, not-found and error pages, metadata), then the API
-// routes, middleware and public files it links to.
+// routes, middleware and public files it links to; then its forms, and the
+// live tasks page with its islands, in Chromium as well.
 import { spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -388,12 +389,14 @@ test('tasks over HTTP: a token from the example route, each user sees only their
   };
   const id = (await fn('mutation', 'tasks:add', { title: 'gil\'s task' }, gil)).body.value;
   assert.ok(Number.isInteger(id));
-  assert.deepEqual((await fn('query', 'tasks:list', {}, gil)).body.value, [{ id, title: 'gil\'s task', done: 0 }]);
-  assert.deepEqual((await fn('query', 'tasks:list', {}, hal)).body.value, []);
+  assert.deepEqual((await fn('query', 'tasks:list', {}, gil)).body.value,
+    { items: [{ id, title: 'gil\'s task', done: 0 }], chart: { done: 0, open: 1, total: 1 } });
+  assert.deepEqual((await fn('query', 'tasks:list', {}, hal)).body.value, { items: [] }, 'no tasks, no chart');
   assert.equal((await fn('mutation', 'tasks:toggle', { id }, hal)).status, 403);
   assert.equal((await fn('mutation', 'tasks:remove', { id }, hal)).status, 403);
   assert.equal((await fn('mutation', 'tasks:toggle', { id }, gil)).status, 200);
-  assert.deepEqual((await fn('query', 'tasks:list', {}, gil)).body.value, [{ id, title: 'gil\'s task', done: 1 }]);
+  assert.deepEqual((await fn('query', 'tasks:list', {}, gil)).body.value,
+    { items: [{ id, title: 'gil\'s task', done: 1 }], chart: { done: 1, open: 0, total: 1 } });
   assert.equal((await fn('mutation', 'tasks:add', { title: '' }, gil)).status, 400);
   const bad = await fetch(url('/api/auth/token'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"user":1}' });
   assert.equal(bad.status, 400);
@@ -460,4 +463,125 @@ test('tasks in Chromium: sign in, add without JavaScript\'s help; two tabs stay 
     await page.closeAll();
     await other.closeAll();
   }
+});
+
+// ------------------------------------------------------ /tasks: its islands
+
+async function signIn(page, name) {
+  await page.goto(url('/signin'));
+  await page.fill('input[name=name]', name);
+  await page.click('button');
+  await page.waitForURL(url('/tasks'));
+}
+
+const CHART = 'cairn-live cairn-island[data-strategy=visible]';
+
+test('tasks in Chromium: the title field counts its characters as one types, and says what is left once typing pauses', async () => {
+  browser ??= await launch();
+  const page = await openPage(browser);
+  try {
+    await signIn(page, 'lea');
+    await page.waitForSelector('cairn-island[data-mounted] .hint.count');
+    assert.equal(await page.textContent('.hint'), '0/200');
+    assert.equal(await page.getAttribute('.hint', 'aria-hidden'), 'true', 'not read out on every key');
+    await page.fill('input[name=title]', 'buy milk');
+    assert.equal(await page.textContent('.hint'), '8/200');
+    await page.press('input[name=title]', 'Backspace');
+    await page.type('input[name=title]', 'k!');
+    assert.equal(await page.textContent('.hint'), '9/200');
+    assert.equal(await page.$('.hint.full'), null);
+    await page.fill('input[name=title]', 'x'.repeat(200));
+    assert.equal(await page.textContent('.hint'), '200/200');
+    assert.ok(await page.$('.hint.full'), 'marked at the limit');
+    await page.waitForFunction(() => document.querySelector('[aria-live=polite]').textContent === '0 characters left',
+      null, { timeout: 5000 });
+    // inside the island the field is still the form's; the page the action
+    // brings back has a new field, counted from zero
+    await page.fill('input[name=title]', 'counted');
+    await page.click('form button:text("Add")');
+    await page.waitForSelector('.tasks li:has-text("counted")');
+    await page.waitForSelector('cairn-island[data-mounted] .hint.count');
+    assert.equal(await page.textContent('.hint'), '0/200', 'a fresh field, counted afresh');
+    assert.deepEqual(page.errors, []);
+  } finally { await page.closeAll(); }
+});
+
+test('tasks in Chromium: the chart below the list loads only when scrolled to, shows done and open, and follows the list', async () => {
+  browser ??= await launch();
+  // a phone-sized window: the chart starts below the fold
+  const page = await openPage(browser, { viewport: { width: 360, height: 300 } });
+  try {
+    await signIn(page, 'max');
+    await page.waitForSelector('cairn-live[data-live]');
+    await page.evaluate(async () => {
+      const live = cairnLive.regions();
+      for (const title of ['sweep', 'dust', 'mop', 'tidy']) await live.mutation('tasks:add', { title });
+    });
+    await page.click('.tasks li:has-text("dust") input[type=checkbox]');
+    await page.waitForSelector('.tasks li.done:has-text("dust")');
+
+    const requested = [];
+    page.on('request', (q) => requested.push(new URL(q.url()).pathname));
+    await page.goto(url('/tasks'));
+    await page.waitForSelector('cairn-live[data-live]');
+    await page.waitForSelector('cairn-island[data-mounted] .hint.count'); // the page's other island is up
+    await new Promise((r) => setTimeout(r, 500)); // and the region's first transition is in
+    const where = await page.$eval(CHART, (el) => [el.getBoundingClientRect().top, innerHeight]);
+    assert.ok(where[0] > where[1], `off-screen at first: top ${where[0]}, window ${where[1]}`);
+    assert.deepEqual(requested.filter((p) => p.endsWith('/chart.js')), [], 'not loaded before it is seen');
+    assert.equal(await page.$('figure.chart'), null);
+    assert.equal(await page.textContent(`${CHART} p.progress`), '1 of 4 done');
+
+    await page.$eval(CHART, (el) => el.scrollIntoView());
+    await page.waitForSelector('figure.chart');
+    assert.equal(requested.filter((p) => /^\/_cairn\/m\/[0-9a-f]{16}\/chart\.js$/.test(p)).length, 1, requested.join(' '));
+    const chart = () => page.$eval('figure.chart', (f) => ({
+      caption: f.querySelector('figcaption').textContent,
+      bars: [...f.querySelectorAll('rect')].map((r) => [r.getAttribute('class'), r.getAttribute('x'), r.getAttribute('width')]),
+    }));
+    assert.deepEqual(await chart(), { caption: '1 done · 3 open', bars: [['done', '0%', '25%'], ['open', '25%', '75%']] });
+
+    // added elsewhere: the region comes back with the chart mounted afresh
+    await page.evaluate(() => cairnLive.regions().mutation('tasks:add', { title: 'iron' }));
+    await page.waitForFunction(() => document.querySelector('figure.chart figcaption')?.textContent === '1 done · 4 open',
+      null, { timeout: 10000 });
+    assert.deepEqual((await chart()).bars, [['done', '0%', '20%'], ['open', '20%', '80%']]);
+    // ticked here: the list scrolls up to the box, the chart counts it when seen again
+    await page.click('.tasks li:has-text("mop") input[type=checkbox]');
+    await page.waitForSelector('.tasks li.done:has-text("mop")');
+    await page.$eval(CHART, (el) => el.scrollIntoView());
+    await page.waitForFunction(() => document.querySelector('figure.chart figcaption')?.textContent === '2 done · 3 open',
+      null, { timeout: 10000 });
+    assert.deepEqual((await chart()).bars, [['done', '0%', '40%'], ['open', '40%', '60%']]);
+    assert.equal(requested.filter((p) => p.endsWith('/chart.js')).length, 1, 'loaded once, mounted again');
+    assert.deepEqual(page.errors, []);
+  } finally { await page.closeAll(); }
+});
+
+test('tasks in Chromium without JavaScript: the fallbacks say it all (a hint for the field, the count of done tasks)', async () => {
+  browser ??= await launch();
+  const page = await openPage(browser, { javaScriptEnabled: false });
+  try {
+    await signIn(page, 'noa');
+    assert.equal(await page.textContent('.hint'), 'Up to 200 characters.');
+    assert.equal(await page.$(CHART), null, 'no tasks, no chart');
+    for (const title of ['plant', 'water']) {
+      await page.fill('input[name=title]', title);
+      await page.click('form button:text("Add")');
+      await page.waitForSelector(`.tasks li:has-text("${title}")`);
+    }
+    assert.equal(await page.textContent(`${CHART} p.progress`), '0 of 2 done');
+    // ticking needs the script: done here through the API, as noa
+    const r = await fetch(url('/api/auth/token'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"user":"noa"}' });
+    const auth = { 'content-type': 'application/json', authorization: `Bearer ${(await r.json()).token}` };
+    const list = await (await fetch(url('/_cairn/query'), { method: 'POST', headers: auth, body: '{"path":"tasks:list"}' })).json();
+    const plant = list.value.items.find((t) => t.title === 'plant');
+    const tick = await fetch(url('/_cairn/mutation'), { method: 'POST', headers: auth, body: JSON.stringify({ path: 'tasks:toggle', args: { id: plant.id } }) });
+    assert.equal(tick.status, 200);
+    await page.reload();
+    assert.equal(await page.textContent(`${CHART} p.progress`), '1 of 2 done');
+    assert.equal(await page.textContent('.hint'), 'Up to 200 characters.');
+    assert.equal(await page.$('figure.chart'), null);
+    assert.deepEqual(page.errors, []);
+  } finally { await page.closeAll(); }
 });

@@ -4,12 +4,29 @@
  * is a 403, and nothing is read or written). */
 #include <cairn.h>
 
+/* {"items": [the tasks], "chart": {"done", "open", "total"}}: the chart
+ * under the list is counted from the very rows the list shows, so the two
+ * never disagree, and a live region holding both updates them together.
+ * No tasks, no chart. */
 static int list(cn_ctx *ctx, const json_t *args, json_t **out) {
+  json_t *rows = NULL, *row;
+  size_t i, done = 0;
   (void)args;
-  return cn_db_all(cn_ctx_db(ctx), out,
-                   "SELECT id, title, done FROM tasks WHERE owner = ? "
-                   "ORDER BY done, id",
-                   CN_ARGS(cn_v(cn_ctx_subject(ctx))));
+  int rc = cn_db_all(cn_ctx_db(ctx), &rows,
+                     "SELECT id, title, done FROM tasks WHERE owner = ? "
+                     "ORDER BY done, id",
+                     CN_ARGS(cn_v(cn_ctx_subject(ctx))));
+  if (rc)
+    return rc;
+  json_array_foreach(rows, i, row) {
+    done += json_integer_value(json_object_get(row, "done")) != 0;
+  }
+  json_int_t total = (json_int_t)json_array_size(rows);
+  *out = total ? json_pack("{s:o,s:{s:I,s:I,s:I}}", "items", rows, "chart",
+                           "done", (json_int_t)done, "open",
+                           total - (json_int_t)done, "total", total)
+               : json_pack("{s:o}", "items", rows);
+  return *out ? 0 : CN_ENOMEM;
 }
 
 static int add(cn_ctx *ctx, const json_t *args, json_t **out) {

@@ -2,7 +2,11 @@
  * in a live region: the first paint has them, and a change made anywhere
  * (another tab, another device, a script with a token) shows here
  * without a reload. Adding works without JavaScript (a server action);
- * ticking and removing call the mutations over the live connection. */
+ * ticking and removing call the mutations over the live connection.
+ * Two islands: a character count on the title field (components/), and
+ * under the list, in the live region so that it follows every change, a
+ * chart of done and open tasks (chart.client.js) whose props come with the
+ * query's result and whose module loads only once it is scrolled to. */
 #include <stdio.h>
 
 #include "../../lib/session.h"
