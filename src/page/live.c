@@ -109,10 +109,24 @@ static int write_open(cn__buf *out, const char *dir, cn_str name,
     rc = cn__buf_appendf(out, "\" data-args=\"");
   if (!rc)
     rc = cn__tpl_escape(out, a, strlen(a));
-  if (!rc)
-    rc = cn__buf_appendf(out, "\">");
+  if (!rc) /* the content's hash, filled in once it is rendered */
+    rc = cn__buf_appendf(out, "\" data-h=\"00000000\">");
   free(a);
   return rc ? CN_ENOMEM : 0;
+}
+
+/* data-h: FNV-1a of the region's HTML as rendered here, which the live
+ * script compares with each pushed HTML's (over its UTF-8 bytes): the
+ * first push after connecting is this same HTML, and swapping it in would
+ * re-mount the islands inside for nothing (their mounting changed the
+ * DOM, so the DOM cannot be compared). */
+static void write_hash(cn__buf *out, size_t from) {
+  uint32_t h = 2166136261u;
+  for (size_t i = from; i < out->len; i++)
+    h = (h ^ (unsigned char)out->ptr[i]) * 16777619u;
+  char hex[9];
+  snprintf(hex, sizeof hex, "%08x", h);
+  memcpy(out->ptr + from - 10, hex, 8); /* in data-h="________"> */
 }
 
 int cn__page_live(cn__render *r, cn_str name, int open, cn__buf *out) {
@@ -142,6 +156,8 @@ int cn__page_live(cn__render *r, cn_str name, int open, cn__buf *out) {
   size_t from = out->len;
   if (!rc && !qrc) {
     rc = render_partial(r->set, r->pg->dir, name, value, out);
+    if (!rc)
+      write_hash(out, from);
     if (!rc)
       rc = cn__buf_appendf(out, "</cairn-live>") ? CN_ENOMEM : 0;
   }
