@@ -21,6 +21,7 @@
 
 #include "cli/dev.h"
 #include "env/env.h"
+#include "islands/islands.h"
 
 extern char **environ;
 
@@ -347,8 +348,9 @@ static void free_tpls(cn__dev_cmd *d) {
 }
 
 /* The templates of this scan: their paths (a new or removed one restarts
- * the server process, which reads each from disk when it renders) and
- * their syntax, checked here so an error is shown like a compile error
+ * the server process, which reads each from disk when it renders), the
+ * client modules' versions (an edited one restarts it too) and their
+ * syntax, checked here so an error is shown like a compile error
  * while the server keeps the last version that compiled. */
 static void templates(cn__dev_cmd *d, const cn__cli_scan *s, cn__buf *errs) {
   cn__cli_pagefiles pf;
@@ -361,6 +363,12 @@ static void templates(cn__dev_cmd *d, const cn__cli_scan *s, cn__buf *errs) {
       continue;
     d->tpl_sig = cn__cli_hash(s->v[i].rel, strlen(s->v[i].rel) + 1,
                               d->tpl_sig);
+    /* A client module's text is read once, when the process makes its
+     * page set (its URL holds its hash): an edit takes a new process. */
+    if (cn__islands_is_module(s->v[i].rel)) {
+      uint64_t f = file_sig(s->v[i].rel);
+      d->tpl_sig = cn__cli_hash(&f, sizeof f, d->tpl_sig);
+    }
     d->ntpls++;
   }
   if (d->ntpls && cn__cli_pages_read(s, &pf, err, sizeof err))

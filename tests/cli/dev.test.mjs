@@ -285,6 +285,23 @@ describe('cairn dev', () => {
     assert.equal((srv.stdout.match(/^cairn listening on/mg) || []).length, 1, 'the URL is printed once');
   });
 
+  test('an edited client module is served under its new URL (a restart: the page set holds its hash)', async () => {
+    const { dir, srv, url } = await devApp('cli-basic', {
+      'app/page.html': '<h1>home</h1>{{#island.tick}}<p>tick</p>{{/island.tick}}',
+      'components/tick.client.js': 'export default function mount(el) { el.textContent = "v1"; }\n',
+    });
+    const moduleOf = async () => (await request(`${url}/`, { headers: HTML })).body.match(/\/_cairn\/m\/[0-9a-f]{16}\/tick\.js/)?.[0];
+    try {
+      const first = await moduleOf();
+      assert.ok(first, 'the page lists its module');
+      assert.match((await request(`${url}${first}`)).body, /"v1"/);
+      writeFileSync(join(dir, 'components/tick.client.js'), 'export default function mount(el) { el.textContent = "v2"; }\n');
+      const second = await eventually(async () => { const m = await moduleOf(); return m && m !== first && m; }, 10000, 'the new URL');
+      assert.match((await request(`${url}${second}`)).body, /"v2"/);
+      assert.match(srv.stdout, /Restarted the server/);
+    } finally { await srv.stop(); }
+  });
+
   test('middleware, cairn.json and .env changes restart the server; a bad cairn.json is an error until fixed', async () => {
     const { dir, srv, url } = await devApp('cli-basic', { 'app/api/env/route.c': readFileSync(join(fixture('cli-env'), 'app/api/env/route.c'), 'utf8') });
     try {
