@@ -889,6 +889,30 @@ CN_EXTERN const char *cn_ctx_error(const cn_ctx *ctx);
  * from any handler thread as long as nothing calls setenv while serving. */
 CN_EXTERN const char *cn_env(const char *name);
 
+/* ----------------------------------------------------------------- taint */
+
+/* Server-only values (docs/taint.md). Every variable of the environment
+ * is server-only unless its name starts with CN_PUBLIC_ (or it describes
+ * the machine, as PATH or LANG do, or its value is under 8 bytes). Should a
+ * server-only value be about to reach the browser, in a rendered page, an
+ * island's props, an action's state, a live query's result or a data
+ * function's answer, cairn sends none of it: the page fails with a 500
+ * (the log, and the page under `cairn dev`, say which value and where; the
+ * value itself never appears), a live or HTTP result fails with an
+ * internal error.
+ *
+ * cn_taint_value marks value (at least 4 bytes; copied) as server-only
+ * from now on, for every request, as React's taintUniqueValue does; the
+ * message says what it is. cn_taint_object marks an object, and any copy
+ * of it, as never to be sent as JSON (React's taintObjectReference); it
+ * adds a member whose key is private to the process, which a template
+ * never shows and any JSON cairn writes for the browser is checked for:
+ * its fields may still be rendered one by one. 0; CN_EINVAL (a value
+ * under 4 bytes, obj not an object, a message that is not UTF-8),
+ * CN_ETOOBIG (4,096 tainted strings), CN_ENOMEM. */
+CN_EXTERN int cn_taint_value(const char *message, const char *value);
+CN_EXTERN int cn_taint_object(json_t *obj, const char *message);
+
 /* ------------------------------------------------------- built apps */
 
 /* What `cairn build` generates for an app: every file route with the file

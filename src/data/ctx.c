@@ -7,6 +7,7 @@
 
 #include "data/data.h"
 #include "server/server.h"
+#include "taint/taint.h"
 
 /* The transaction this thread is running a body of, if any. */
 typedef struct tx {
@@ -422,6 +423,26 @@ int cn__data_run(cn_ctx *ctx, cn__call *c) {
     c->message = c->internal ? "Server Error" : cn_strerror(rc);
   atomic_store(&ctx->error, !rc ? NULL : c->detail ? c->detail : c->message);
   return rc;
+}
+
+int cn__data_outbound(cn_ctx *ctx, cn__call *c, int rc, const char *text,
+                      size_t len) {
+  cn__taint_hit hit;
+  if (rc || !(text ? cn__taint_find(text, len, &hit)
+                   : cn__taint_json(c->result, &hit)))
+    return rc;
+  char where[160], msg[400];
+  snprintf(where, sizeof where, "the result of %s %.*s",
+           c->fn ? cn__fn_kind_name(c->fn->def->kind) : "the function",
+           (int)c->path.len, c->path.ptr);
+  cn__taint_describe(&hit, where, msg, sizeof msg);
+  fprintf(stderr, "cairn: %s\n", msg);
+  json_decref(c->result);
+  c->result = NULL;
+  c->internal = 1;
+  c->message = "Server Error";
+  c->detail = cn__arena_printf(ctx->arena, "%s", msg);
+  return CN_EFORBIDDEN;
 }
 
 /* ------------------------------------------------ fetchQuery & co. */

@@ -236,6 +236,17 @@ typedef struct cn__call {
  * answers afterwards. */
 int cn__data_run(cn_ctx *ctx, cn__call *c);
 
+/* The boundary to the browser, for what answers a client (HTTP, a live
+ * query, a socket's call) and not what answers the server's own code: when
+ * rc is 0 but c's result holds a server-only value (taint/taint.h), the
+ * result is dropped and the call fails as internal (500), its detail (in
+ * ctx's arena) and the log naming the value and the function, never
+ * showing it. text[0..len), when not NULL, is the result as the caller
+ * is about to send it (scanned instead of writing the result again).
+ * Returns rc, or CN_EFORBIDDEN for such a result. */
+int cn__data_outbound(cn_ctx *ctx, cn__call *c, int rc, const char *text,
+                      size_t len);
+
 /* ----------------------------------------------------------- http.c */
 
 /* Add POST /_cairn/query, /_cairn/mutation and /_cairn/action to app,

@@ -87,21 +87,45 @@ static int is_json(cn_str ct) {
   return type.ptr && cn_str_ieq(type, "application/json");
 }
 
-static int answer(cn_res *res, const cn__call *c, int rc) {
+/* The success answer's text into b. 0, CN_ENOMEM, or CN_TOOBIG for a
+ * value nested too deeply to encode. */
+static int success(const cn__call *c, cn__buf *b) {
+  json_t *j = json_pack("{s:s,s:O}", "status", "success", "value",
+                        c->result);
+  if (j && c->kind == CN_MUTATION) {
+    char ts[24];
+    snprintf(ts, sizeof ts, "%llu", (unsigned long long)c->ts);
+    json_object_set_new(j, "ts", json_string(ts));
+  }
+  int rc = j ? cn__json_write(b, j, 0) : CN_ENOMEM;
+  json_decref(j);
+  return rc;
+}
+
+static int answer(cn_ctx *ctx, cn_res *res, cn__call *c, int rc) {
   if (!rc) {
-    json_t *j = json_pack("{s:s,s:O}", "status", "success", "value",
-                          c->result);
-    if (j && c->kind == CN_MUTATION) {
-      char ts[24];
-      snprintf(ts, sizeof ts, "%llu", (unsigned long long)c->ts);
-      json_object_set_new(j, "ts", json_string(ts));
+    cn__buf b = {0};
+    int wrc = success(c, &b);
+    if (!wrc)
+      rc = cn__data_outbound(ctx, c, 0, b.ptr, b.len);
+    if (!wrc && !rc) {
+      wrc = cn_res_header(res, "Cache-Control", "no-store");
+      if (!wrc)
+        wrc = cn_res_status(res, 200);
+      if (!wrc)
+        wrc = cn_res_header(res, "Content-Type", "application/json");
+      if (!wrc)
+        wrc = cn_res_send(res, b.ptr, b.len);
     }
-    if (!send(res, 200, j))
+    cn__buf_free(&b);
+    if (!rc && !wrc)
       return 0;
-    /* The value did not encode (nested too deeply for the encoder). */
-    fprintf(stderr, "cairn: %s returned a value that cannot be sent as "
-                    "JSON\n", c->fn ? c->fn->path : "?");
-    return refuse(res, 500, "internal", "Server Error", NULL);
+    if (!rc) {
+      /* The value did not encode (nested too deeply for the encoder). */
+      fprintf(stderr, "cairn: %s returned a value that cannot be sent as "
+                      "JSON\n", c->fn ? c->fn->path : "?");
+      return refuse(res, 500, "internal", "Server Error", NULL);
+    }
   }
   const char *code;
   int status = cn__data_status(rc, c, &code);
@@ -152,7 +176,7 @@ static int handle(cn_req *req, cn_res *res, cn_fn_kind kind) {
                 .path = cn__str(json_string_value(path),
                                 json_string_length(path)),
                 .args = json_is_null(args) ? NULL : args};
-  rc = answer(res, &c, cn__data_run(ctx, &c));
+  rc = answer(ctx, res, &c, cn__data_run(ctx, &c));
   json_decref(c.result);
   json_decref(c.errors);
 cleanup:

@@ -1,11 +1,13 @@
 /*
  * /_cairn/islands.js: finds <cairn-island> elements and mounts each one's
  * module with its props, at load, when the browser is idle, or when the
- * element comes into view. It looks again when a live region or a form's
- * action replaces part of the page (the cairn:live and cairn:action
- * events), so islands there mount afresh with their new props while the
- * others keep their state. A module loads once however often it is used
- * (the browser's module map).
+ * element comes into view. It looks again when a live region, a form's
+ * action or an error page's retry replaces part of the page (the
+ * cairn:live, cairn:action and cairn:reset events), so islands there
+ * mount afresh with their new props while the others keep their state. A
+ * module loads once however often it is used (the browser's module map).
+ * A streamed section's islands are handed over as the section arrives
+ * ($cn in src/page/stream.c, queued in window.$cnI until this runs).
  */
 #include "islands/islands.h"
 
@@ -29,6 +31,8 @@ static const char script[] =
     "window.cairnIslands={scan:scan};\n"
     "document.addEventListener('cairn:live',function(e){scan(e.detail&&e.detail.element)});\n"
     "document.addEventListener('cairn:action',function(){scan()});\n"
+    "document.addEventListener('cairn:reset',function(e){scan(e.detail&&e.detail.element)});\n"
+    "(window.$cnI||[]).forEach(function(p){scan(p)});\n"
     "if(document.readyState==='loading')document.addEventListener('DOMContentLoaded',function(){scan()});else scan();\n"
     "})();\n";
 

@@ -107,9 +107,14 @@ static int run_q(cn__live *lv, lv_q *q) {
   int rc = cn__data_run(&ctx, &c);
   atomic_fetch_add(&lv->runs, 1);
   char *value = NULL, *failure = NULL;
-  if (!rc) {
+  if (!rc)
     value = json_dumps(c.result, JSON_COMPACT | JSON_ENCODE_ANY);
-  } else {
+  /* What goes to the subscribers: no server-only value (taint.h). */
+  if (value && (rc = cn__data_outbound(&ctx, &c, rc, value, strlen(value)))) {
+    free(value);
+    value = NULL;
+  }
+  if (rc) {
     const char *code;
     cn__data_status(rc, &c, &code);
     json_t *m = json_string(c.internal ? "Server Error"

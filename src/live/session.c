@@ -47,7 +47,7 @@ static void run_call(void *arg) {
   cn_ctx ctx;
   cn__ctx_init(&ctx, lv->d, k->who ? &k->who->id : NULL);
   cn__call c = {.kind = k->kind, .path = cn__cstr(path), .args = args};
-  int rc = cn__data_run(&ctx, &c);
+  int rc = cn__data_outbound(&ctx, &c, cn__data_run(&ctx, &c), NULL, 0);
   const char *type = k->kind == CN_MUTATION ? "mutationResponse"
                                             : "actionResponse";
   json_t *ans;

@@ -210,6 +210,19 @@ int cn__page_action_handler(cn_req *req, cn_res *res) {
                                 ? req->fail_msg
                                 : "The server action failed");
   }
+  cn__taint_hit th;
+  if (state && cn__taint_json(state, &th)) {
+    char where[120], msg[400];
+    snprintf(where, sizeof where, "the state returned by server action "
+             "\"%.60s\"", hit->name);
+    cn__taint_describe(&th, where, msg, sizeof msg);
+    json_decref(state);
+    fprintf(stderr, "cairn: POST %.*s: %s\n", (int)req->msg.rl.path.len,
+            req->msg.rl.path.ptr, msg);
+    return refuse(res, 500, req->loop && req->loop->server->config.dev
+                                ? msg
+                                : "The server action failed");
+  }
   json_t *values = values_of(req);
   json_t *action = json_pack("{s:s,s:o,s:o}", "name", hit->name, "state",
                              state ? state : json_null(), "values",

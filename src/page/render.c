@@ -133,10 +133,13 @@ static cn__outcome metadata(cn__render *r, size_t upto, int noindex, int page,
 
 /* ---------------------------------------------------------- rendering */
 
-/* {{#defer.x}}, {{#form.x}}, {{#live.x}} and {{#island.x}} (template.h). */
-static int special(void *ud, cn_str ns, cn_str name, int open,
-                   const json_t *bind, cn__buf *out) {
+/* {{#defer.x}}, {{#form.x}}, {{#live.x}}, {{#island.x}} and
+ * {{#error.reset}} (template.h). */
+int cn__render_special(void *ud, cn_str ns, cn_str name, int open,
+                       const json_t *bind, cn__buf *out) {
   cn__render *r = ud;
+  if (ns.ptr[0] == 'e') /* error.reset */
+    return cn__page_reset(r, open, out);
   if (ns.len == 5) /* defer */
     return r->njobs ? cn__stream_defer(ud, name, open, out) : 0;
   if (ns.ptr[0] == 'l') /* live */
@@ -150,7 +153,7 @@ int cn__render_span(cn__render *r, const cn__ptpl *t, uint32_t from,
                     uint32_t to, json_t *props, cn__tpl_error *te) {
   const json_t *stack[2] = {r->base, props};
   cn__tpl_partials parts = {.lookup = cn__render_lookup, .ud = r,
-                            .special = special};
+                            .special = cn__render_special, .why = r->why};
   return cn__tpl_render_span(t->tpl, from, to, stack, props ? 2 : 1, &parts,
                              &r->out, te);
 }
@@ -191,6 +194,9 @@ static int wrap(cn__render *r, size_t upto, const cn__ptpl *leaf,
     rc = cn__buf_appendf(&r->out, "<cairn-defer id=\"cd%d\">",
                          r->placeholders++);
   }
+  int box = r->error_box >= 0 && leaf;
+  if (!rc && box)
+    rc = cn__buf_appendf(&r->out, CN__RESET_OPEN, (int)r->error_box);
   if (rc)
     ;
   else if (leaf)
@@ -198,6 +204,8 @@ static int wrap(cn__render *r, size_t upto, const cn__ptpl *leaf,
               leaf_props, te);
   else
     rc = cn__buf_append(&r->out, text, strlen(text));
+  if (!rc && box)
+    rc = cn__buf_appendf(&r->out, CN__RESET_CLOSE);
   if (!rc && r->seg_marker)
     rc = cn__buf_appendf(&r->out, "</cairn-defer>");
   if (first)
@@ -249,8 +257,47 @@ static int has_header(const cn_res *res, const char *name) {
   return 0;
 }
 
+static int answer_error(cn__render *r);
+static int builtin_error(cn__render *r, const char *digest, int details);
+
+/* r->out holds a server-only value (taint.h): fail as a 500 naming where,
+ * never sending it. A page's answer becomes its error page; should that
+ * hold it too (a layout that shows it), the built-in one without details;
+ * and should even that (a digest that happens to match), a fixed text. */
+static int refuse_tainted(cn__render *r, const cn__taint_hit *hit,
+                          const char *where) {
+  cn__pjobs_finish(r);
+  if (r->tainted++ >= 2) {
+    r->out.len = 0;
+    cn__buf_appendf(&r->out, "<!DOCTYPE html><title>500</title><h1>500</h1>");
+    return cn_res_status(&r->req->res, 500) ||
+                   cn_res_header(&r->req->res, "Content-Type",
+                                 "text/html; charset=utf-8")
+               ? CN_ENOMEM
+               : cn_res_send(&r->req->res, r->out.ptr, r->out.len);
+  }
+  cn__taint_describe(hit, where, r->msg, sizeof r->msg);
+  snprintf(r->src, sizeof r->src, "%s", def_path(r, r->n));
+  r->level = r->n;
+  if (r->tainted == 1)
+    return answer_error(r);
+  char digest[16];
+  snprintf(digest, sizeof digest, "%08x", cn__render_digest(r->msg, r->src));
+  fprintf(stderr, "cairn: %.*s %.*s: %s (at %s; digest %s)\n",
+          (int)r->req->msg.rl.method.len, r->req->msg.rl.method.ptr,
+          (int)r->req->msg.rl.path.len, r->req->msg.rl.path.ptr, r->msg,
+          r->src, digest);
+  return builtin_error(r, digest, 0);
+}
+
 static int finish(cn__render *r, int status, const char *cache_control) {
   cn_res *res = &r->req->res;
+  cn__taint_hit hit;
+  if (r->out.len && cn__taint_find(r->out.ptr, r->out.len, &hit))
+    return refuse_tainted(r, &hit,
+                          r->tainted ? "the error page shown instead"
+                          : status == 500 ? "the error page"
+                                          : "the rendered page");
   int rc = cn_res_status(res, status);
   r->keep = storeable(r, status);
   if (r->keep)
@@ -354,8 +401,10 @@ static int answer_error(cn__render *r) {
   int rc = !err ? CN_ENOMEM : !t ? CN_ENOENT : 0;
   if (!rc && metadata(r, (size_t)j, 0, 0, NULL) != CN__GO)
     rc = CN_EIO;
+  r->error_box = j;
   if (!rc)
     rc = wrap(r, (size_t)j + 1, t, NULL, err, &bad, &te);
+  r->error_box = -1;
   json_decref(err);
   if (rc)
     return builtin_error(r, digest, details);
@@ -477,8 +526,12 @@ static int run(cn__render *r, int not_found_page) {
                          ? "private, no-cache, no-store, max-age=0, "
                            "must-revalidate"
                          : "s-maxage=31536000, stale-while-revalidate";
+    cn__taint_hit hit;
     if (rc)
       o = render_tpl_error(r, bad < r->n ? bad : r->n, rc, &te);
+    else if (r->placeholders &&
+             cn__taint_find(r->out.ptr, r->out.len, &hit))
+      return refuse_tainted(r, &hit, "the page's shell");
     else if (r->placeholders)
       return cn__stream_send(r, cc);
     else
@@ -496,6 +549,7 @@ static int run(cn__render *r, int not_found_page) {
 
 static int begin(cn__render *r, cn_req *req, cn__page *pg, cn__pages *set) {
   memset(r, 0, sizeof(*r));
+  r->error_box = -1;
   r->req = req;
   r->pg = pg;
   r->set = set;

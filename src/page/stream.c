@@ -18,10 +18,19 @@
 
 #include "page/page_int.h"
 
+/* Islands in a section mount as it arrives, not when the stream ends
+ * (the page's islands script is deferred): $cn hands the section's parent
+ * to the islands script, loading that script now if it is not there yet
+ * (it takes the parents queued in $cnI when it starts). */
 #define SCRIPT                                                                 \
   "<script>function $cn(i){var f=document.getElementById(\"cd\"+i),"          \
-  "c=document.getElementById(\"cc\"+i);if(f&&c){f.replaceWith.apply(f,"       \
-  "Array.prototype.slice.call(c.childNodes));c.remove()}}</script>"
+  "c=document.getElementById(\"cc\"+i);if(!f||!c)return;var p=f.parentNode;"  \
+  "f.replaceWith.apply(f,Array.prototype.slice.call(c.childNodes));c.remove();" \
+  "if(!p.querySelector(\"cairn-island:not([data-seen])\"))return;"             \
+  "if(window.cairnIslands)return cairnIslands.scan(p);"                        \
+  "(window.$cnI=window.$cnI||[]).push(p);if(window.$cnL)return;$cnL=1;"        \
+  "var s=document.createElement(\"script\");s.src=\"" CN__ISLANDS_SCRIPT_PATH   \
+  "\";document.head.appendChild(s)}</script>"
 
 static void wait_job(cn__render *r, cn__pjob *j) {
   if (!r->group_init)
@@ -30,6 +39,16 @@ static void wait_job(cn__render *r, cn__pjob *j) {
   while (!j->done)
     pthread_cond_wait(&r->group.cv, &r->group.mu);
   pthread_mutex_unlock(&r->group.mu);
+}
+
+/* Special sections inside a streamed one: islands, forms, live regions
+ * and retry controls as anywhere, but a {{#defer.x}} there keeps its
+ * fallback (its loader may be this very section's, or done and sent). */
+static int section_special(void *ud, cn_str ns, cn_str name, int open,
+                           const json_t *bind, cn__buf *out) {
+  if (ns.len == 5 && ns.ptr[0] == 'd')
+    return 0;
+  return cn__render_special(ud, ns, name, open, bind, out);
 }
 
 /* A boundary's template (not-found.html or error.html of the nearest
@@ -46,9 +65,30 @@ static int boundary(cn__render *r, size_t level, int not_found,
     return CN_ENOENT;
   cn__tpl_nodes(t->tpl, &count);
   const json_t *stack[2] = {r->base, ctx};
-  cn__tpl_partials parts = {.lookup = cn__render_lookup, .ud = r};
-  return cn__tpl_render_span(t->tpl, 0, count, stack, ctx ? 2 : 1, &parts,
+  cn__tpl_partials parts = {.lookup = cn__render_lookup, .ud = r,
+                            .special = section_special, .why = r->why};
+  /* The box a retry control re-renders (reset.c), as answer_error's. */
+  int rc = not_found ? 0 : cn__buf_appendf(out, CN__RESET_OPEN, (int)d);
+  if (!rc)
+    rc = cn__tpl_render_span(t->tpl, 0, count, stack, ctx ? 2 : 1, &parts,
                              out, NULL);
+  return rc || not_found ? rc : cn__buf_appendf(out, CN__RESET_CLOSE);
+}
+
+/* The section just rendered into out from mark holds a server-only value
+ * (taint.h): 1, with the section's content taken back and j failed. */
+static int tainted(cn__render *r, cn__pjob *j, cn__buf *out, size_t mark,
+                   const char *label) {
+  cn__taint_hit hit;
+  if (!cn__taint_find(out->ptr + mark, out->len - mark, &hit))
+    return 0;
+  out->len = mark;
+  char where[96];
+  snprintf(where, sizeof where, "the deferred section \"%.60s\"", label);
+  cn__taint_describe(&hit, where, j->msg, sizeof j->msg);
+  snprintf(j->src, sizeof j->src, "%s", r->pg ? r->pg->dir : "app");
+  j->rc = CN_EFORBIDDEN;
+  return 1;
 }
 
 /* What replaces a section's fallback: its partial rendered with its props,
@@ -61,25 +101,31 @@ static int content(cn__render *r, cn__pjob *j, cn__buf *out) {
     cn__tpl_error te = {0};
     size_t mark = out->len;
     int rc = cn__render_subtree(r, r->seg_from, out, &te);
-    if (!rc)
+    if (!rc && !tainted(r, j, out, mark, label))
       return 0;
-    out->len = mark;
-    snprintf(j->msg, sizeof j->msg, "%.90s:%u:%u: %.140s", te.name, te.line,
-             te.column, te.message[0] ? te.message : cn_strerror(rc));
-    snprintf(j->src, sizeof j->src, "%s", r->pg ? r->pg->dir : "app");
-    j->rc = rc;
+    if (rc) {
+      out->len = mark;
+      snprintf(j->msg, sizeof j->msg, "%.90s:%u:%u: %.140s", te.name,
+               te.line, te.column, te.message[0] ? te.message
+                                                 : cn_strerror(rc));
+      snprintf(j->src, sizeof j->src, "%s", r->pg ? r->pg->dir : "app");
+      j->rc = rc;
+    }
   } else if (j->rc == 0 && !j->redirect) {
     const cn__tpl *t = cn__render_lookup(r, cn__cstr(j->name));
     uint32_t count;
     if (t) {
       cn__tpl_nodes(t, &count);
       const json_t *stack[3] = {r->base, r->props[j->level], j->props};
-      cn__tpl_partials parts = {.lookup = cn__render_lookup, .ud = r};
+      cn__tpl_partials parts = {.lookup = cn__render_lookup, .ud = r,
+                                .special = section_special, .why = r->why};
       cn__tpl_error te = {0};
       size_t mark = out->len;
       int rc = cn__tpl_render_span(t, 0, count, stack, 3, &parts, out, &te);
-      if (!rc)
+      if (!rc && !tainted(r, j, out, mark, label))
         return 0;
+      if (!rc)
+        goto failed; /* tainted() said why */
       out->len = mark;
       snprintf(j->msg, sizeof j->msg, "%.90s:%u:%u: %.140s", te.name,
                te.line, te.column, te.message);
@@ -106,6 +152,7 @@ static int content(cn__render *r, cn__pjob *j, cn__buf *out) {
       return 0;
     return cn__buf_appendf(out, "<p>This could not be found.</p>");
   }
+failed:
   if (!j->failed_with_msg && !j->msg[0]) {
     snprintf(j->msg, sizeof j->msg, "the deferred loader \"%s\" failed: %s",
              label, cn_strerror(j->rc < 0 ? j->rc : CN_ESTATE));

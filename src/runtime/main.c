@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/common.h"
 #include "actions/actions.h"
@@ -19,6 +20,7 @@
 #include "env/env.h"
 #include "page/page.h"
 #include "server/server.h"
+#include "taint/taint.h"
 
 static int usage(FILE *f, const char *prog) {
   fprintf(f,
@@ -272,6 +274,14 @@ int cn_main(const cn_manifest *m, int argc, char **argv) {
    * move the server, which is listening before any app code runs. */
   if (load_env(o.dev, prog))
     return 1;
+  /* Every value the environment now holds that is not public is watched
+   * for in what goes to the browser (taint.h). */
+  rc = cn__taint_env(environ);
+  if (rc) {
+    fprintf(stderr, "%s: the environment's server-only values: %s\n", prog,
+            cn_strerror(rc));
+    return 1;
+  }
   /* After .env: an issuer's secret may be one of its variables. */
   char aerr[512];
   if (cn__auth_start((struct cn_auth_config *)cfg.auth, aerr, sizeof aerr)) {

@@ -290,8 +290,8 @@ static const json_t *lookup_word(const rstate *s, const char *k, size_t n) {
   return NULL;
 }
 
-/* A "defer.<name>", "form.<name>", "live.<name>" or "island.<name>[.<how>]"
- * section (template.h). */
+/* A "defer.<name>", "form.<name>", "live.<name>", "island.<name>[.<how>]"
+ * or "error.reset" section (template.h). */
 static int render_special(rstate *s, const cn__tpl *t, uint32_t i) {
   const cn__tpl_node *n = &t->nodes[i];
   const cn__tpl_part *pp = &t->parts[n->part0];
@@ -311,11 +311,15 @@ static int render_special(rstate *s, const cn__tpl *t, uint32_t i) {
   } else {
     bind = lookup_word(s, "bind", 4);
   }
+  if (s->env->why)
+    s->env->why[0] = '\0';
   int rc = s->env->special(s->env->ud, ns, name, 1, bind, s->out);
   if (rc == 1)
     return 0;
   if (rc < 0)
-    return rfail(s, t, n, rc, "the section could not start");
+    return rfail(s, t, n, rc,
+                 s->env->why && s->env->why[0] ? s->env->why
+                                               : "the section could not start");
   rc = render_nodes(s, t, i + 1, n->end);
   if (!rc && (rc = s->env->special(s->env->ud, ns, name, 0, bind, s->out)) < 0)
     return rfail(s, t, n, rc, "the section could not end");
@@ -332,7 +336,9 @@ static int is_special(const rstate *s, const cn__tpl *t,
   return n->nparts == 2 &&
          ((pp[0].len == 5 && !memcmp(t->pool + pp[0].off, "defer", 5)) ||
           (pp[0].len == 4 && !memcmp(t->pool + pp[0].off, "form", 4)) ||
-          (pp[0].len == 4 && !memcmp(t->pool + pp[0].off, "live", 4)));
+          (pp[0].len == 4 && !memcmp(t->pool + pp[0].off, "live", 4)) ||
+          (pp[0].len == 5 && !memcmp(t->pool + pp[0].off, "error", 5) &&
+           pp[1].len == 5 && !memcmp(t->pool + pp[1].off, "reset", 5)));
 }
 
 static int render_section(rstate *s, const cn__tpl *t, uint32_t i) {

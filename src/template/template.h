@@ -121,6 +121,7 @@ typedef struct cn__tpl_partials {
   /* Sections the page layer gives a meaning: "defer.<name>" (a streamed
    * section, src/page), "form.<name>" (a form bound to a server action,
    * src/actions), "live.<name>" (a region kept live, src/page/live.c) and
+   * "error.reset" (an error page's retry control, src/page/reset.c),
    * "island.<name>" or "island.<name>.<how>" (a client module mounted on
    * the section, src/islands; ns is then "island", name "<name>[.<how>]"
    * and bind the value of <name>, its props). When this is set, such a
@@ -132,6 +133,9 @@ typedef struct cn__tpl_partials {
    * fails the render. When NULL, these are ordinary sections. */
   int (*special)(void *ud, cn_str ns, cn_str name, int open,
                  const json_t *bind, cn__buf *out);
+  /* Where special may say why it failed (NUL-terminated, at most 160
+   * bytes); the render's error then has these words. NULL: it cannot. */
+  char *why;
   size_t max_output;
   uint64_t max_steps;
 } cn__tpl_partials;

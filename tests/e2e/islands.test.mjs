@@ -94,3 +94,75 @@ test('a template naming a module the app does not have is a render error', async
   assert.equal(r.status, 500);
   await srv.waitFor(() => /app\/bad\/page\.html/.test(srv.stderr), 5000, 'the render error in the log');
 });
+
+// Error recovery: app/flaky/error.html has {{#error.reset}}; the page below
+// it fails on the first visit of each ?k= and renders on the next.
+test("an error page's retry control: a link to the page, in a box where the segment was", async () => {
+  const r = await fetch(`${srv.url}/flaky/segment?k=html&x=%3Cb%3E`);
+  assert.equal(r.status, 500);
+  const html = await r.text();
+  assert.match(html, /<main><cairn-error data-level="1" style="display:contents"><p class="failed">/);
+  assert.match(html, /<a href="\/flaky\/segment\?k=html&amp;x=%3Cb%3E" data-cairn-reset>Try again<\/a><script>/);
+  assert.match(html, /<\/cairn-error><\/main>\n<footer>the layout's footer<\/footer>/);
+});
+
+test('in Chromium the retry re-renders the failed segment in place: the rest of the page keeps its state', async () => {
+  browser ??= await launch();
+  const page = await openPage(browser);
+  const navigations = [];
+  page.on('framenavigated', (f) => { if (f === page.mainFrame()) navigations.push(f.url()); });
+  try {
+    const res = await page.goto(`${srv.url}/flaky/segment?k=js`);
+    assert.equal(res.status(), 500);
+    page.errors.length = 0; // the page's own 500, expected
+    await page.waitForSelector('button.counter');
+    await page.click('button.counter');
+    await page.click('button.counter');
+    assert.equal(await page.textContent('button.counter'), '12');
+    await page.evaluate(() => { window.beforeRetry = 'kept'; });
+    await page.click('a[data-cairn-reset]');
+    await page.waitForSelector('p.recovered');
+    assert.equal(await page.$('cairn-error'), null);
+    assert.equal(await page.textContent('button.counter'), '12', "the layout's island kept its state");
+    assert.equal(await page.evaluate(() => window.beforeRetry), 'kept', 'no reload');
+    assert.equal(navigations.length, 1, navigations.join(' '));
+    // the new segment's island mounted with its props
+    await page.waitForSelector('pre.echo');
+    assert.deepEqual(JSON.parse(await page.textContent('pre.echo')), { from: 'the retried segment' });
+    assert.equal(await page.title(), 'Flaky');
+    assert.equal(await page.textContent('footer'), "the layout's footer");
+    assert.equal(await page.$$eval('main', (m) => m.length), 1);
+    assert.deepEqual(page.errors, []);
+  } finally { await page.closeAll(); }
+});
+
+test('without JavaScript the retry control reloads the page', async () => {
+  browser ??= await launch();
+  const page = await openPage(browser, { javaScriptEnabled: false });
+  try {
+    const res = await page.goto(`${srv.url}/flaky/segment?k=nojs`);
+    assert.equal(res.status(), 500);
+    assert.ok(await page.$('p.failed'));
+    await Promise.all([page.waitForNavigation(), page.click('a[data-cairn-reset]')]);
+    assert.ok(await page.$('p.recovered'));
+    assert.equal(await page.$('cairn-error'), null);
+  } finally { await page.closeAll(); }
+});
+
+test('an island in a streamed section mounts as the section arrives, before the stream ends', async () => {
+  browser ??= await launch();
+  const page = await openPage(browser);
+  try {
+    await page.goto(`${srv.url}/streamed`, { waitUntil: 'commit' });
+    await page.waitForSelector('div.quick button.counter');
+    assert.equal(await page.textContent('div.quick button.counter'), '7');
+    // the slow section (3 s) has not arrived: the stream is still open
+    assert.ok(await page.$('p.slow-fallback'), 'mounted before the last section');
+    assert.equal(await page.$('p.slow-done'), null);
+    await page.click('div.quick button.counter');
+    assert.equal(await page.textContent('div.quick button.counter'), '8');
+    await page.waitForSelector('p.slow-done', { timeout: 15000 });
+    assert.equal(await page.$$eval('button.counter', (b) => b.length), 1, 'mounted once');
+    assert.deepEqual(page.errors, []);
+  } finally { await page.closeAll(); }
+});

@@ -1,0 +1,10 @@
+/* /env: a page that prints a secret environment variable. */
+#include <cairn.h>
+
+static int load(cn_req *req, json_t **props) {
+  (void)req;
+  *props = json_pack("{s:s}", "secret", cn_env("SECRET_TOKEN"));
+  return *props ? 0 : CN_ENOMEM;
+}
+
+CN_PAGE(.loader = load, .dynamic = 1);

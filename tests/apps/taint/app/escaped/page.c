@@ -1,0 +1,10 @@
+/* /escaped: a secret with <, & and " in it, which the template escapes. */
+#include <cairn.h>
+
+static int load(cn_req *req, json_t **props) {
+  (void)req;
+  *props = json_pack("{s:s}", "secret", cn_env("SECRET_HTML"));
+  return *props ? 0 : CN_ENOMEM;
+}
+
+CN_PAGE(.loader = load, .dynamic = 1);
