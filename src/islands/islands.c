@@ -117,8 +117,8 @@ int cn__islands_props(const json_t *props, cn__buf *out) {
   if (props && !json_is_object(props))
     return CN_EINVAL;
   char *s = props ? json_dumps(props, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-  if (props && !s)
-    return CN_ENOMEM;
+  if (props && !s) /* a value inside that holds itself; or no memory */
+    return CN_EINVAL;
   const char *p = s ? s : "{}";
   int rc = 0;
   /* Outside strings JSON has none of these, so escaping them everywhere
@@ -177,6 +177,17 @@ int cn__islands_mount(const cn__islands *is, cn_app *app) {
 }
 
 /* ------------------------------------------------------------- markup */
+const char *cn__islands_bad_prop(const json_t *props) {
+  const char *key;
+  const json_t *v;
+  json_object_foreach((json_t *)props, key, v) {
+    char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    free(s);
+    if (!s)
+      return key;
+  }
+  return NULL;
+}
 
 int cn__islands_open(const cn__islands *is, const char *page_dir,
                      cn_str spec, const json_t *props, cn__buf *out,

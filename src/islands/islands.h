@@ -62,9 +62,13 @@ const cn__island_mod *cn__islands_find(const cn__islands *is,
 void cn__islands_free(cn__islands *is);
 
 /* props (an object, or NULL for {}) as JSON safe inside a <script>
- * element, appended to out. 0; CN_EINVAL when props is not an object;
- * CN_ENOMEM. */
+ * element, appended to out. 0; CN_EINVAL when props is not an object or
+ * cannot be written as JSON (a value that contains itself); CN_ENOMEM. */
 int cn__islands_props(const json_t *props, cn__buf *out);
+
+/* The first key of props whose value cannot be written as JSON, NULL when
+ * there is none: what a render error names. */
+const char *cn__islands_bad_prop(const json_t *props);
 
 /* Serve is's modules and the islands script from app. is must outlive
  * the app's serving (the page set keeps it). 0 or CN_ENOMEM. */

@@ -44,9 +44,26 @@ int cn__page_island(cn__render *r, cn_str spec, int open,
   size_t mark = out->len;
   int rc = cn__islands_open(&r->set->islands, r->pg ? r->pg->dir : NULL,
                             spec, props, out, &m, &preload);
+  /* The render error's words: which island, and what is wrong with it. */
+  const char *dot = memchr(spec.ptr, '.', spec.len);
+  int nlen = (int)(dot ? (size_t)(dot - spec.ptr) : spec.len);
+  cn_str how = dot ? cn__str(dot + 1, spec.len - (size_t)nlen - 1)
+                   : CN_STR("load");
+  const char *bad = NULL;
   if (rc == CN_ENOENT)
     snprintf(r->why, sizeof r->why, "no client module %.*s.client.js beside "
-             "the page, above it or in components/", (int)spec.len, spec.ptr);
+             "the page, above it or in components/", nlen, spec.ptr);
+  else if (rc == CN_EINVAL && !cn_str_eq(how, "load") &&
+           !cn_str_eq(how, "idle") && !cn_str_eq(how, "visible"))
+    snprintf(r->why, sizeof r->why, "island %.*s: the strategy must be load, "
+             "idle or visible", nlen, spec.ptr);
+  else if (rc == CN_EINVAL && props && !json_is_object(props))
+    snprintf(r->why, sizeof r->why, "island %.*s: its props (the value of "
+             "\"%.*s\") must be a JSON object", nlen, spec.ptr, nlen,
+             spec.ptr);
+  else if (rc == CN_EINVAL && (bad = cn__islands_bad_prop(props)))
+    snprintf(r->why, sizeof r->why, "island %.*s: the prop \"%.60s\" cannot "
+             "be written as JSON (it contains itself)", nlen, spec.ptr, bad);
   if (rc)
     return rc;
   cn__taint_hit hit;

@@ -91,6 +91,7 @@ struct cn__render {
   int tainted;              /* answers refused for a server-only value */
   char why[160];            /* why a special section failed (template.h) */
   int reset_script;         /* the error pages' retry script is written */
+  int reset_used;           /* a retry control since wrap() began a leaf */
   long error_box;           /* wrap() boxes its leaf at this level, or -1 */
   int live_open;            /* a {{#live.x}} is open, showing its fallback */
 };
@@ -139,16 +140,17 @@ int cn__page_island(cn__render *r, cn_str spec, int open,
                     const json_t *props, cn__buf *out);
 int cn__page_form(cn__render *r, cn_str name, int open, const json_t *bind,
                   cn__buf *out);
-/* An error page's content, in the box its retry control re-renders
- * (the boundary's level): display: contents leaves the layout as it was. */
-#define CN__RESET_OPEN "<cairn-error data-level=\"%d\" style=\"display:contents\">"
-#define CN__RESET_CLOSE "</cairn-error>"
-
 /* reset.c: {{#error.reset}}label{{/error.reset}} in an error page, a link
  * to the page's own URL (a reload without JavaScript) that the script
  * written once after it turns into a re-render of the failed segment in
  * place. 0 or CN_ENOMEM. */
 int cn__page_reset(cn__render *r, int open, cn__buf *out);
+/* An error page's content that has a retry control (out from at to its
+ * end) put in the box that control re-renders, <cairn-error> for the
+ * boundary at level (display: contents: the layout looks the same). An
+ * error page without one is left as its template wrote it. 0 or
+ * CN_ENOMEM. */
+int cn__page_reset_box(cn__buf *out, size_t at, int level);
 /* The template hook for every special section (template.h), ud a
  * cn__render. */
 int cn__render_special(void *ud, cn_str ns, cn_str name, int open,

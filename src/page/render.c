@@ -194,9 +194,8 @@ static int wrap(cn__render *r, size_t upto, const cn__ptpl *leaf,
     rc = cn__buf_appendf(&r->out, "<cairn-defer id=\"cd%d\">",
                          r->placeholders++);
   }
-  int box = r->error_box >= 0 && leaf;
-  if (!rc && box)
-    rc = cn__buf_appendf(&r->out, CN__RESET_OPEN, (int)r->error_box);
+  size_t leaf_at = r->out.len;
+  r->reset_used = 0;
   if (rc)
     ;
   else if (leaf)
@@ -204,8 +203,8 @@ static int wrap(cn__render *r, size_t upto, const cn__ptpl *leaf,
               leaf_props, te);
   else
     rc = cn__buf_append(&r->out, text, strlen(text));
-  if (!rc && box)
-    rc = cn__buf_appendf(&r->out, CN__RESET_CLOSE);
+  if (!rc && r->error_box >= 0 && r->reset_used)
+    rc = cn__page_reset_box(&r->out, leaf_at, (int)r->error_box);
   if (!rc && r->seg_marker)
     rc = cn__buf_appendf(&r->out, "</cairn-defer>");
   if (first)

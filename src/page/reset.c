@@ -6,7 +6,9 @@
  * error stands, leaving the rest of the page (and the state of its
  * islands) as it was:
  *
- * the error's content sits in <cairn-error> (CN__RESET_OPEN) where the
+ * the error's content sits in <cairn-error> (cn__page_reset_box; only an
+ * error page with a retry control has the box, the others are exactly
+ * what their template wrote) where the
  * failed segment would have been, in the {{{children}}} of the layout
  * above it. The layouts above render the same elements again, so the box's
  * parent is found in the new document by the same path of child indexes
@@ -18,6 +20,8 @@
  * in detail.element, where the islands script looks for islands to mount
  * (and loads that script when the error page had none).
  */
+#include <stdio.h>
+
 #include "page/page_int.h"
 
 static const char script[] =
@@ -44,8 +48,23 @@ static const char script[] =
     "  document.dispatchEvent(new CustomEvent('cairn:reset',{detail:{element:par}}))\n"
     " }).catch(function(){location.assign(a.href)})})})();</script>";
 
+int cn__page_reset_box(cn__buf *out, size_t at, int level) {
+  char open[80];
+  int n = snprintf(open, sizeof open,
+                   "<cairn-error data-level=\"%d\" style=\"display:contents\">",
+                   level);
+  if (cn__buf_append(out, "</cairn-error>", 14) ||
+      cn__buf_reserve(out, (size_t)n))
+    return CN_ENOMEM;
+  memmove(out->ptr + at + n, out->ptr + at, out->len - at);
+  memcpy(out->ptr + at, open, (size_t)n);
+  out->len += (size_t)n;
+  return 0;
+}
+
 int cn__page_reset(cn__render *r, int open, cn__buf *out) {
   int rc;
+  r->reset_used = 1;
   if (open) {
     cn_str path = cn_req_path(r->req), query = cn_req_query(r->req);
     rc = cn__buf_appendf(out, "<a href=\"");

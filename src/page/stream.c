@@ -67,12 +67,14 @@ static int boundary(cn__render *r, size_t level, int not_found,
   const json_t *stack[2] = {r->base, ctx};
   cn__tpl_partials parts = {.lookup = cn__render_lookup, .ud = r,
                             .special = section_special, .why = r->why};
-  /* The box a retry control re-renders (reset.c), as answer_error's. */
-  int rc = not_found ? 0 : cn__buf_appendf(out, CN__RESET_OPEN, (int)d);
-  if (!rc)
-    rc = cn__tpl_render_span(t->tpl, 0, count, stack, ctx ? 2 : 1, &parts,
-                             out, NULL);
-  return rc || not_found ? rc : cn__buf_appendf(out, CN__RESET_CLOSE);
+  size_t at = out->len;
+  r->reset_used = 0;
+  int rc = cn__tpl_render_span(t->tpl, 0, count, stack, ctx ? 2 : 1, &parts,
+                               out, NULL);
+  /* With a retry control, the box it re-renders (reset.c). */
+  if (!rc && !not_found && r->reset_used)
+    rc = cn__page_reset_box(out, at, (int)d);
+  return rc;
 }
 
 /* The section just rendered into out from mark holds a server-only value

@@ -92,7 +92,14 @@ test('without JavaScript the fallback HTML is the page', async () => {
 test('a template naming a module the app does not have is a render error', async () => {
   const r = await fetch(`${srv.url}/bad`);
   assert.equal(r.status, 500);
-  await srv.waitFor(() => /app\/bad\/page\.html/.test(srv.stderr), 5000, 'the render error in the log');
+  await srv.waitFor(() => /app\/bad\/page\.html:1:1: no client module nosuch\.client\.js beside the page, above it or in components\//.test(srv.stderr), 5000, 'the render error in the log');
+});
+
+test('props that are not an object, or cannot be written as JSON, are a render error naming the island and the prop', async () => {
+  assert.equal((await fetch(`${srv.url}/bad/props`)).status, 500);
+  await srv.waitFor(() => /app\/bad\/props\/page\.html:1:1: island echo: its props \(the value of "echo"\) must be a JSON object/.test(srv.stderr), 5000, 'the props error');
+  assert.equal((await fetch(`${srv.url}/bad/cycle`)).status, 500);
+  await srv.waitFor(() => /app\/bad\/cycle\/page\.html:1:1: island echo: the prop "loop" cannot be written as JSON \(it contains itself\)/.test(srv.stderr), 5000, 'the cycle error');
 });
 
 // Error recovery: app/flaky/error.html has {{#error.reset}}; the page below

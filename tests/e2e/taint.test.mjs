@@ -92,7 +92,7 @@ describe('in production', () => {
     const r = await get('/stream');
     assert.equal(r.status, 200);
     assert.match(r.text, /<p class="fine">harmless<\/p>/);
-    assert.match(r.text, /<div id="cc\d"><cairn-error data-level="0" style="display:contents"><p class="error">Something went wrong/);
+    assert.match(r.text, /<div id="cc\d"><p class="error">Something went wrong/);
     assert.match(r.text, /<\/html>\s*$/);
     await said(srv, sentence('the environment variable SECRET_TOKEN', 'the deferred section "secret"'), 'the /stream sentence');
   });

@@ -33,6 +33,18 @@ TEST(props_are_inert_json) {
   json_t *arr = json_array();
   CHECK_EQ_INT(cn__islands_props(arr, &b), CN_EINVAL);
   json_decref(arr);
+  /* a value that contains itself: refused, and named */
+  json_t *loop = json_object(), *props = json_pack("{s:i,s:O}", "a", 1,
+                                                   "loop", loop);
+  json_t *inner = json_object();
+  json_object_set_new(loop, "inner", inner); /* jansson refuses a direct one */
+  json_object_set(inner, "back", loop);
+  CHECK_EQ_INT(cn__islands_props(props, &b), CN_EINVAL);
+  CHECK_EQ_STR(cn__islands_bad_prop(props), "loop");
+  json_object_del(inner, "back");
+  CHECK(cn__islands_bad_prop(props) == NULL);
+  json_decref(loop);
+  json_decref(props);
   cn__buf_free(&b);
 }
 
