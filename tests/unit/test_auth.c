@@ -244,6 +244,9 @@ TEST(the_attack_matrix) {
        "HS256", "it has critical extensions (crit)", SECRET, 39, NULL},
       {"typ other than JWT", "{\"alg\":\"HS256\",\"typ\":\"JWE\"}", hs_ok,
        "HS256", "its type (typ) is not JWT", SECRET, 39, NULL},
+      /* libjwt 1.10 would refuse it later, as if its signature were bad */
+      {"typ at+jwt", "{\"alg\":\"HS256\",\"typ\":\"at+jwt\"}", hs_ok,
+       "HS256", "its type (typ) is not JWT", SECRET, 39, NULL},
       {"payload an array", HS_HEAD, "[1]", "HS256",
        "its header or payload is not a JSON object in base64url", SECRET, 39,
        NULL},
