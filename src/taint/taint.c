@@ -16,12 +16,30 @@ typedef struct needle {
   int object; /* the marker key of cn_taint_object */
 } needle;
 
+/* Where a pair of bytes stands in a needle: the next entry for the same
+ * pair, 0 at the end (entries are 1-based). */
+typedef struct spot {
+  uint32_t needle, off, next;
+} spot;
+
+/*
+ * The scan: every needle is at least `shortest` bytes long, so any place
+ * one stands covers a pair of bytes starting at a multiple of
+ * stride = shortest - 1. Only those pairs are looked up: in a bitmap of
+ * every pair of every needle (8 KiB, in L1), then in the list of where
+ * that pair stands (head[pair]), each place checked in full. With the
+ * 8-byte environment values that is one lookup per 7 bytes of page.
+ */
 static struct {
   pthread_rwlock_t lock;
   needle *v;
   size_t n, cap;
-  uint64_t first2[65536 / 64]; /* a needle starts with these two bytes */
-  char marker[64];             /* "cairn:server-only:<nonce>" */
+  size_t shortest;
+  uint64_t pairs[65536 / 64];
+  uint32_t *head; /* 65,536 list heads, 0 for none */
+  spot *spots;
+  size_t nspots, capspots;
+  char marker[64]; /* "cairn:server-only:<nonce>" */
 } T = {.lock = PTHREAD_RWLOCK_INITIALIZER};
 
 static atomic_size_t nneedles; /* read without the lock: 0 skips the scan */
@@ -46,13 +64,29 @@ static int add_locked(const char *s, size_t len, const char *what, int own,
     T.v = g;
     T.cap = cap;
   }
+  if (!T.head && !(T.head = cn__calloc(65536, sizeof *T.head)))
+    return CN_ENOMEM;
+  if (T.nspots + len - 1 > T.capspots) {
+    size_t cap = CN__MAX(T.capspots * 2, T.nspots + len + 64);
+    spot *g = cn__realloc(T.spots, cap * sizeof *g);
+    if (!g)
+      return CN_ENOMEM;
+    T.spots = g;
+    T.capspots = cap;
+  }
   char *copy = cn__malloc(len);
   if (!copy)
     return CN_ENOMEM;
   memcpy(copy, s, len);
+  for (size_t o = 0; o + 1 < len; o++) {
+    unsigned k = pair(s + o);
+    T.pairs[k >> 6] |= (uint64_t)1 << (k & 63);
+    T.spots[T.nspots++] = (spot){(uint32_t)T.n, (uint32_t)o, T.head[k]};
+    T.head[k] = (uint32_t)T.nspots;
+  }
+  if (!T.n || len < T.shortest)
+    T.shortest = len;
   T.v[T.n++] = (needle){copy, len, what, own, object};
-  unsigned k = pair(s);
-  T.first2[k >> 6] |= (uint64_t)1 << (k & 63);
   atomic_store(&nneedles, T.n);
   return 0;
 }
@@ -216,26 +250,28 @@ static void object_what(const char *at, const char *end, cn__taint_hit *hit) {
 int cn__taint_find(const char *p, size_t n, cn__taint_hit *hit) {
   if (!atomic_load_explicit(&nneedles, memory_order_acquire) || n < 2)
     return 0;
-  int found = 0;
+  const needle *nd = NULL;
+  size_t at = 0;
   pthread_rwlock_rdlock(&T.lock);
-  for (size_t i = 0; i + 1 < n && !found; i++) {
+  size_t stride = T.shortest > 2 ? T.shortest - 1 : 1;
+  for (size_t i = 0; i + 1 < n && !nd; i += stride) {
     unsigned k = pair(p + i);
-    if (!(T.first2[k >> 6] >> (k & 63) & 1))
+    if (!(T.pairs[k >> 6] >> (k & 63) & 1))
       continue;
-    for (size_t j = 0; j < T.n; j++) {
-      const needle *nd = &T.v[j];
-      if (nd->len > n - i || memcmp(nd->s, p + i, nd->len))
-        continue;
-      if (nd->object)
-        object_what(p + i + nd->len, p + n, hit);
-      else
-        snprintf(hit->what, sizeof hit->what, "%s", nd->what);
-      found = 1;
-      break;
+    for (uint32_t e = T.head[k]; e && !nd; e = T.spots[e - 1].next) {
+      const spot *sp = &T.spots[e - 1];
+      const needle *c = &T.v[sp->needle];
+      if (sp->off <= i && c->len <= n - (i - sp->off) &&
+          !memcmp(c->s, p + i - sp->off, c->len))
+        nd = c, at = i - sp->off;
     }
   }
+  if (nd && nd->object)
+    object_what(p + at + nd->len, p + n, hit);
+  else if (nd)
+    snprintf(hit->what, sizeof hit->what, "%s", nd->what);
   pthread_rwlock_unlock(&T.lock);
-  return found;
+  return nd != NULL;
 }
 
 int cn__taint_json(const json_t *v, cn__taint_hit *hit) {
@@ -262,9 +298,13 @@ void cn__taint_reset(void) {
     cn__free(T.v[i].s);
   }
   cn__free(T.v);
+  cn__free(T.spots);
+  cn__free(T.head);
   T.v = NULL;
-  T.n = T.cap = 0;
-  memset(T.first2, 0, sizeof T.first2);
+  T.spots = NULL;
+  T.head = NULL;
+  T.n = T.cap = T.nspots = T.capspots = T.shortest = 0;
+  memset(T.pairs, 0, sizeof T.pairs);
   atomic_store(&nneedles, 0);
   /* The marker's nonce stays: objects tainted before still carry it. */
   if (T.marker[0])

@@ -115,10 +115,37 @@ TEST(objects_and_their_copies) {
   cn__taint_reset();
 }
 
+/* The scan looks at one pair of bytes in every (shortest - 1): a needle
+ * is found wherever it stands, at the start, at the end, across each
+ * alignment, and a copy with one byte changed is not. */
+TEST(found_at_every_offset) {
+  cn__taint_reset();
+  CHECK_EQ_INT(cn_taint_value("short", "wxyz"), 0);
+  CHECK_EQ_INT(cn_taint_value("long", "0123456789-ABCDEFGHIJ"), 0);
+  const char *vals[] = {"wxyz", "0123456789-ABCDEFGHIJ"};
+  cn__taint_hit hit;
+  for (size_t v = 0; v < 2; v++) {
+    size_t len = strlen(vals[v]);
+    for (size_t at = 0; at <= 40; at++) {
+      char buf[80];
+      memset(buf, '.', sizeof buf);
+      memcpy(buf + at, vals[v], len);
+      CHECK(cn__taint_find(buf, at + len, &hit)); /* ending the text */
+      CHECK(cn__taint_find(buf, sizeof buf, &hit));
+      CHECK_EQ_STR(hit.what, v ? "long" : "short");
+      buf[at + len - 1] ^= 1;
+      CHECK(!cn__taint_find(buf, sizeof buf, &hit));
+      CHECK(!cn__taint_find(buf, at + len - 1, &hit)); /* cut short */
+    }
+  }
+  cn__taint_reset();
+}
+
 int main(void) {
   RUN(values_found_however_written);
   RUN(environment_rules);
   RUN(objects_and_their_copies);
+  RUN(found_at_every_offset);
   cn__taint_reset();
   return check_summary();
 }
