@@ -42,6 +42,7 @@
 #include "cli/cli.h"
 #include "actions/actions.h"
 #include "cache/cache.h"
+#include "health/health.h"
 #include "data/data.h"
 #include "dev/dev.h"
 #include "page/page.h"
@@ -224,7 +225,7 @@ static int open_data(serve *s, const cn__cli *c) {
   }
   /* Left open to the end of the process, as the loaded code is. */
   cn__data_set_global(d);
-  return cn__data_mount(s->app) ? 1 : 0;
+  return cn__data_mount(s->app) || cn__health_add(cn__data_ready, d) ? 1 : 0;
 }
 
 static void replace_route(serve *s, char *args) {
@@ -369,7 +370,8 @@ int cn__cli_cmd_dev_serve(const cn__cli *c, int argc, char **argv) {
   }
   /* As a built server: the revalidation webhook, this session's actions
    * key (CAIRN_ACTIONS_KEY when set). */
-  if (cn__cache_mount(s.app) || cn__actions_init(NULL) || open_data(&s, c))
+  if (cn__cache_mount(s.app) || cn__health_mount(s.app) ||
+      cn__actions_init(NULL) || open_data(&s, c))
     return 1;
   if (cn__dev_install(s.dev, s.app, mw, err, sizeof err)) {
     reply(&s, "fail", "middleware.c", s.mw_so, err);

@@ -180,6 +180,10 @@ cn__store *cn__data_store(cn__data *d);
 void cn__data_set_global(cn__data *d);
 cn__data *cn__data_global(void);
 
+/* A readiness check (src/health): the store answers a one-row read.
+ * arg is the cn__data. 0, or non-zero with the reason in why. */
+int cn__data_ready(void *arg, char *why, size_t cap);
+
 /* ------------------------------------------------------------ ctx.c */
 
 /* A call's context. The caller's one (cn_req_ctx) has kind 0 and no db;

@@ -136,3 +136,21 @@ void cn__data_close(cn__data *d, uint64_t wait_ms) {
     remove_scratch(d->scratch_path);
   free_data(d);
 }
+
+static int ping(cn_db *db, void *arg) {
+  json_t *v = NULL;
+  (void)arg;
+  int rc = cn_db_value(db, &v, "SELECT 1", CN_NOARGS);
+  json_decref(v);
+  return rc;
+}
+
+int cn__data_ready(void *arg, char *why, size_t cap) {
+  cn__data *d = arg;
+  int rc = d && d->store ? cn__store_read(d->store, ping, NULL, NULL)
+                         : CN_ESTATE;
+  if (rc)
+    snprintf(why, cap, "the database does not answer: %s",
+             rc == CN_ESTATE ? "it is not open" : cn_strerror(rc));
+  return rc;
+}

@@ -18,6 +18,7 @@
 #include "data/data.h"
 #include "live/live.h"
 #include "env/env.h"
+#include "health/health.h"
 #include "page/page.h"
 #include "server/server.h"
 #include "taint/taint.h"
@@ -240,7 +241,7 @@ static int setup_data(cn_app *app, const cn_manifest *m, const cn_config *cfg,
     return 1;
   }
   cn__data_set_global(*out);
-  if (cn__data_mount(app)) {
+  if (cn__data_mount(app) || cn__health_add(cn__data_ready, *out)) {
     fprintf(stderr, "%s: cannot add /_cairn/query\n", prog);
     return 1;
   }
@@ -296,6 +297,10 @@ int cn_main(const cn_manifest *m, int argc, char **argv) {
   cn__data *data = NULL;
   cn__live *live = NULL;
   rc = add_routes(app, m, &cfg, prog);
+  if (!rc && cn__health_mount(app)) {
+    fprintf(stderr, "%s: cannot add /_cairn/health\n", prog);
+    rc = 1;
+  }
   if (!rc)
     rc = setup_data(app, m, &cfg, &o, &data, &live, prog);
   /* Before prerendering too: the forms it writes carry this key's IDs. */

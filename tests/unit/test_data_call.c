@@ -704,6 +704,14 @@ TEST(migration_failure_and_reopen) {
   CHECK(strstr(err, "data/b.c: b:x: the function has no .fn") != NULL);
 }
 
+TEST(readiness) {
+  char why[160] = "";
+  CHECK_EQ_INT(cn__data_ready(d, why, sizeof why), 0);
+  CHECK_EQ_STR(why, "");
+  CHECK(cn__data_ready(NULL, why, sizeof why) != 0);
+  CHECK_EQ_STR(why, "the database does not answer: it is not open");
+}
+
 TEST(closing) {
   cn__data_close(d, 5000);
   d = NULL;
@@ -728,6 +736,7 @@ int main(void) {
   RUN(concurrent_increments);
   RUN(no_layer);
   RUN(migration_failure_and_reopen);
+  RUN(readiness);
   RUN(closing);
   char cmd[256];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
