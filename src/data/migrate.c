@@ -93,7 +93,7 @@ finish:
   return 0;
 }
 
-int cn__store_migrate(cn__store *st, const cn_manifest_migration *m, size_t n,
+int cn__sq_migrate(cn__store *st, const cn_manifest_migration *m, size_t n,
                       size_t *applied, char *err, size_t errlen) {
   char dummy[1];
   cn_db *db = NULL;

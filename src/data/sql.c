@@ -467,7 +467,6 @@ fail:
 
 /* ----------------------------------------------------------------- calls */
 
-enum { SHAPE_ALL, SHAPE_ONE, SHAPE_VALUE, SHAPE_EXEC };
 
 /* A failed step: its message and code. */
 static int step_error(cn_db *db, sqlite3_stmt *s, int rc) {
@@ -481,7 +480,7 @@ static int run(cn_db *db, sqlite3_stmt *s, int shape, json_t **out,
   json_t *acc = NULL;
   int rc = 0;
   sqlite3_int64 before = sqlite3_total_changes64(db->h);
-  if (shape == SHAPE_ALL && !(acc = json_array()))
+  if (shape == CN__SHAPE_ALL && !(acc = json_array()))
     goto nomem;
   for (;;) {
     int r = sqlite3_step(s);
@@ -491,24 +490,24 @@ static int run(cn_db *db, sqlite3_stmt *s, int shape, json_t **out,
       rc = step_error(db, s, r);
       goto fail;
     }
-    if (shape == SHAPE_EXEC)
+    if (shape == CN__SHAPE_EXEC)
       continue;
     json_t *v = NULL;
-    if (shape == SHAPE_VALUE)
+    if (shape == CN__SHAPE_VALUE)
       rc = sqlite3_column_count(s) > 0 ? column_json(db, s, 0, &v)
                                        : ((v = json_null()) ? 0 : CN_ENOMEM);
     else
       rc = row_object(db, s, &v);
     if (rc)
       goto fail;
-    if (shape != SHAPE_ALL) {
+    if (shape != CN__SHAPE_ALL) {
       acc = v; /* the first row; reset drops the rest */
       break;
     }
     if (json_array_append_new(acc, v))
       goto nomem;
   }
-  if (shape == SHAPE_EXEC) {
+  if (shape == CN__SHAPE_EXEC) {
     /* sqlite3_changes keeps the last DML's count across a SELECT or DDL:
      * only trust it when this statement changed something. */
     if (changes)
@@ -531,22 +530,16 @@ fail:
   return rc;
 }
 
-static int call(cn_db *db, int shape, json_t **out, int64_t *changes,
+int cn__sq_call(cn_db *db, int shape, json_t **out, int64_t *changes,
                 const char *sql, size_t nargs, const cn_val *args) {
   cn__sq_stmt *e = NULL;
   int rc;
-  if (out)
-    *out = NULL;
-  if (changes)
-    *changes = 0;
-  if (!db)
-    return CN_EINVAL;
   if (!db->active || !pthread_equal(db->thread, pthread_self())) {
     /* Not inside a body on this thread: the connection may be another
      * thread's right now. Touch nothing. */
     return CN_ESTATE;
   }
-  if (!sql || (shape != SHAPE_EXEC && !out)) {
+  if (!sql || (shape != CN__SHAPE_EXEC && !out)) {
     cn__sq_fail(db, "no SQL or no place for the result", NULL);
     return CN_EINVAL;
   }
@@ -581,29 +574,9 @@ cleanup:
   return rc;
 }
 
-int cn_db_all(cn_db *db, json_t **out, const char *sql, size_t nargs,
-              const cn_val *args) {
-  return call(db, SHAPE_ALL, out, NULL, sql, nargs, args);
-}
+int64_t cn__sq_last_id(cn_db *db) { return db->last_id; }
 
-int cn_db_one(cn_db *db, json_t **out, const char *sql, size_t nargs,
-              const cn_val *args) {
-  return call(db, SHAPE_ONE, out, NULL, sql, nargs, args);
-}
-
-int cn_db_value(cn_db *db, json_t **out, const char *sql, size_t nargs,
-                const cn_val *args) {
-  return call(db, SHAPE_VALUE, out, NULL, sql, nargs, args);
-}
-
-int cn_db_exec(cn_db *db, int64_t *changes, const char *sql, size_t nargs,
-               const cn_val *args) {
-  return call(db, SHAPE_EXEC, NULL, changes, sql, nargs, args);
-}
-
-int64_t cn_db_last_id(cn_db *db) { return db ? db->last_id : 0; }
-
-const char *cn__db_error(const cn_db *db) { return db ? db->err : ""; }
+const char *cn__sq_error(const cn_db *db) { return db->err; }
 
 void cn__sq_body_begin(cn_db *db, int mode, cn__rwset *reads,
                        cn__rwset *writes) {

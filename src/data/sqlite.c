@@ -240,6 +240,8 @@ static int conn_setup(cn_db *db, int writable, char *err, size_t errlen) {
 int cn__sq_conn_open(cn__store *st, int role, cn_db **out, char *err,
                      size_t errlen) {
   cn_db *db = cn__calloc(1, sizeof *db);
+  if (db)
+    db->engine = &cn__sqlite_engine;
   int rc;
   if (!db) {
     snprintf(err, errlen, "out of memory");
@@ -306,7 +308,7 @@ static void store_free(cn__store *st) {
   cn__free(st);
 }
 
-int cn__store_open(const cn__store_opts *o, cn__store **out, char *err,
+static int sq_open(const cn__store_opts *o, cn__store **out, char *err,
                    size_t errlen) {
   char dummy[1];
   if (!err || !errlen)
@@ -322,6 +324,7 @@ int cn__store_open(const cn__store_opts *o, cn__store **out, char *err,
     snprintf(err, errlen, "out of memory");
     return CN_ENOMEM;
   }
+  st->engine = &cn__sqlite_engine;
   pthread_mutex_init(&st->mu, NULL);
   pthread_cond_init(&st->wake, NULL);
   pthread_mutex_init(&st->rmu, NULL);
@@ -371,7 +374,7 @@ fail:
   return rc;
 }
 
-void cn__store_close(cn__store *st) {
+static void sq_close(cn__store *st) {
   if (!st)
     return;
   pthread_mutex_lock(&st->mu);
@@ -390,7 +393,8 @@ void cn__store_close(cn__store *st) {
   store_free(st);
 }
 
-int cn__store_on_commit(cn__store *st, cn__store_commit_fn *fn, void *arg) {
+static int sq_on_commit(cn__store *st, cn__store_commit_fn *fn,
+                        void *arg) {
   int rc = 0;
   pthread_mutex_lock(&st->mu);
   if (st->on_commit)
@@ -401,7 +405,7 @@ int cn__store_on_commit(cn__store *st, cn__store_commit_fn *fn, void *arg) {
   return rc;
 }
 
-uint64_t cn__store_ts(const cn__store *st) {
+static uint64_t sq_ts(const cn__store *st) {
   return atomic_load(&((cn__store *)st)->ts);
 }
 
@@ -457,7 +461,7 @@ static int read_nested(cn_db *db, cn__store_body *body, void *arg,
   return rc;
 }
 
-int cn__store_read(cn__store *st, cn__store_body *body, void *arg,
+static int sq_read(cn__store *st, cn__store_body *body, void *arg,
                    cn__rwset *reads) {
   if (!st || !body)
     return CN_EINVAL;
@@ -486,3 +490,24 @@ cleanup:
   reader_give(st, db);
   return rc;
 }
+
+/* ------------------------------------------------------------ the engine */
+
+static int sq_claims(const char *url) {
+  return !strncasecmp(url, "sqlite:", 7);
+}
+
+const cn__engine cn__sqlite_engine = {
+    .name = "sqlite",
+    .claims = sq_claims,
+    .open = sq_open,
+    .close = sq_close,
+    .migrate = cn__sq_migrate,
+    .read = sq_read,
+    .write = cn__sq_write,
+    .on_commit = sq_on_commit,
+    .ts = sq_ts,
+    .call = cn__sq_call,
+    .last_id = cn__sq_last_id,
+    .error = cn__sq_error,
+};

@@ -3,12 +3,12 @@
  * SQLite files (and their unit tests) includes it.
  *
  *   sqlite.c   DATABASE_URL, opening connections, the reader pool,
- *              cn__store_read, close
- *   writer.c   the writer thread: queue, group commit, cn__store_write
+ *              the read path, open and close, the engine's table
+ *   writer.c   the writer thread: queue, group commit (cn__sq_write)
  *   sql.c      cn_db_*: the statement cache, binding, rows as JSON, the
  *              authorizer that records read/write sets and refuses what a
  *              body may not do
- *   migrate.c  cn__store_migrate
+ *   migrate.c  migrations (cn__sq_migrate)
  *   rows.c     what a write changed row by row (the pre-update hook), and
  *              the columns it changed, for the write set
  *
@@ -40,7 +40,7 @@
 #include <sqlite3.h>
 #include <stdatomic.h>
 
-#include "data/store.h"
+#include "data/engine.h"
 
 enum { CN__SQ_INTERNAL = 0, CN__SQ_READ, CN__SQ_WRITE, CN__SQ_MIGRATE };
 
@@ -74,6 +74,7 @@ typedef struct cn__sq_stmt {
 #define CN__SQ_CACHE 32
 
 struct cn_db {
+  const cn__engine *engine; /* first: engine.h's layout rule */
   sqlite3 *h;
   cn__store *st;
   int writer; /* the read-write connection of the writer thread */
@@ -130,6 +131,7 @@ typedef struct cn__sq_stats {
 #define CN__SQ_DEFAULT_BUSY_MS 5000
 
 struct cn__store {
+  const cn__engine *engine; /* first: engine.h's layout rule */
   char *path;
   int durability_full;
   int shared; /* cn__store_opts.shared */
@@ -160,6 +162,16 @@ struct cn__store {
   cn_db *idle;
   int rclosing;
 };
+
+/* The engine's entries that live outside sqlite.c (engine.h, store.h). */
+int cn__sq_write(cn__store *st, cn__store_body *body, void *arg,
+                 cn__rwset *reads, cn__rwset *writes, uint64_t *commit_ts);
+int cn__sq_migrate(cn__store *st, const cn_manifest_migration *m, size_t n,
+                   size_t *applied, char *err, size_t errlen);
+int cn__sq_call(cn_db *db, int shape, json_t **out, int64_t *changes,
+                const char *sql, size_t nargs, const cn_val *args);
+int64_t cn__sq_last_id(cn_db *db);
+const char *cn__sq_error(const cn_db *db);
 
 /* ---- sqlite.c */
 

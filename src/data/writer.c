@@ -232,7 +232,7 @@ int cn__sq_write_nested(cn_db *db, cn__store_body *body, void *arg,
   return rc;
 }
 
-int cn__store_write(cn__store *st, cn__store_body *body, void *arg,
+int cn__sq_write(cn__store *st, cn__store_body *body, void *arg,
                     cn__rwset *reads, cn__rwset *writes,
                     uint64_t *commit_ts) {
   if (commit_ts)
