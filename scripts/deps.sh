@@ -6,9 +6,11 @@ set -eu
 need=${1:-build}
 
 pkgs="build-essential cmake pkg-config libuv1-dev node-llhttp libjansson-dev \
-libssl-dev libpcre2-dev libcurl4-openssl-dev libsqlite3-dev libjwt-dev libwslay-dev"
+libssl-dev libpcre2-dev libcurl4-openssl-dev libsqlite3-dev libjwt-dev libwslay-dev \
+libpq-dev"
 case $need in
-  test|bench) pkgs="$pkgs clang libclang-rt-14-dev curl nodejs npm chromium fonts-liberation" ;;
+  test|bench) pkgs="$pkgs clang libclang-rt-14-dev curl nodejs npm chromium fonts-liberation \
+postgresql redis-server libhiredis-dev haproxy" ;;
 esac
 case $need in
   bench) pkgs="$pkgs nginx-light wrk" ;;
@@ -28,8 +30,25 @@ if [ -n "$missing" ]; then
     echo "cairn: installing$missing" >&2
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
+    # The tests start their own PostgreSQL, Redis and HAProxy (loopback,
+    # ephemeral ports), so the daemons these packages would start system-wide
+    # stay down: policy-rc.d refuses every start during the install (unless
+    # the machine has its own), and on systemd they are not enabled for boot.
+    rcd=/usr/sbin/policy-rc.d
+    if [ ! -e $rcd ]; then
+      trap 'rm -f $rcd' EXIT; trap 'exit 1' INT TERM
+      printf '#!/bin/sh\nexit 101\n' >$rcd && chmod 755 $rcd
+    fi
     # shellcheck disable=SC2086
     apt-get install -y -qq --no-install-recommends $missing >/dev/null
+    daemons=""
+    for p in postgresql redis-server haproxy; do
+      case " $missing " in *" $p "*) daemons="$daemons $p";; esac
+    done
+    if [ -n "$daemons" ] && [ -d /run/systemd/system ]; then
+      # shellcheck disable=SC2086
+      systemctl disable --now -q $daemons 2>/dev/null || true
+    fi
   else
     echo "cairn: missing packages; run:" >&2
     echo "  sudo apt-get install -y$missing" >&2
