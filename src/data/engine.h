@@ -42,6 +42,14 @@ typedef struct cn__engine {
 } cn__engine;
 
 extern const cn__engine cn__sqlite_engine;
+extern const cn__engine cn__pg_engine;
+
+/* pg.c: sql with each `?` outside quotes ('...', "..."), comments (--,
+ * nested slash-star) and dollar-quoted text ($tag$...$tag$) written as
+ * $1, $2 ..., and SQLite's ?NNN as $NNN, appended to out NUL-terminated.
+ * OUT: *count, the largest parameter number (SQLite's count). 0 or
+ * CN_ENOMEM. */
+int cn__pg_placeholders(const char *sql, cn__buf *out, size_t *count);
 
 #define CN__ENGINE_OF(handle) (*(const cn__engine *const *)(handle))
 

@@ -78,15 +78,11 @@ static int url_path(const cn__store_opts *o, char **path, char *err,
     p = url + 9;
   } else if (strncasecmp(url, "sqlite:", 7) == 0) {
     p = url + 7;
-  } else if (strncasecmp(url, "postgres://", 11) == 0 ||
-             strncasecmp(url, "postgresql://", 13) == 0) {
+  } else { /* postgres:// went to pg.c (store.c) */
     snprintf(err, errlen,
-             "DATABASE_URL: postgres:// is not supported by this build yet "
-             "(use sqlite:PATH)");
-    return CN_EINVAL;
-  } else {
-    snprintf(err, errlen,
-             "DATABASE_URL \"%.200s\": unknown scheme (use sqlite:PATH)", url);
+             "DATABASE_URL \"%.200s\": unknown scheme (use sqlite:PATH or "
+             "postgres://...)",
+             url);
     return CN_EINVAL;
   }
   if (!*p) {

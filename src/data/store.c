@@ -4,7 +4,7 @@
 #include "data/engine.h"
 
 /* Engines other than SQLite, by the URL schemes they claim. */
-static const cn__engine *const others[] = {NULL};
+static const cn__engine *const others[] = {&cn__pg_engine, NULL};
 
 int cn__store_open(const cn__store_opts *o, cn__store **out, char *err,
                    size_t errlen) {

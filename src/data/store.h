@@ -1,7 +1,9 @@
 /* The data layer's store: where query and mutation functions read and
- * write. One interface, two engines: SQLite (sqlite.c, the embedded
- * default) and, later, PostgreSQL (libpq) for many instances. Everything
- * above this header (functions, HTTP, live queries) is engine-blind.
+ * write. One interface, two engines (engine.h): SQLite (sqlite.c, the
+ * embedded default) and PostgreSQL (pg.c, libpq) for many instances.
+ * Everything above this header (functions, HTTP, live queries) is
+ * engine-blind. What follows is said of SQLite; pg.c's top says how
+ * PostgreSQL keeps the same model.
  *
  * The model, taken from Convex and kept whatever the engine:
  *   - a read runs in one read-only snapshot transaction; the engine itself
