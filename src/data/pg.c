@@ -236,21 +236,15 @@ static int pg_write(cn__store *handle, cn__store_body *body, void *arg,
         rc = CN_ECONFLICT, again = 1;
       else if (!rc)
         rc = CN_EINVAL; /* it went on past a failed statement */
-    } else if ((rc = cn__pg_internal(db, "COMMIT")) == CN_ECONFLICT) {
-      again = 1; /* serializable: the commit itself may be refused */
-    } else if (!rc) {
-      /* Timestamps and the listener in one order (the top of the file);
-       * COMMIT itself outside the lock, so that commits of different
-       * connections overlap. */
-      pthread_mutex_lock(&st->commit_mu);
-      uint64_t ts = atomic_fetch_add(&st->ts, 1) + 1;
-      if (commit_ts)
-        *commit_ts = ts;
-      cn__rowlog rows = {0};
-      rows.partial = 1; /* no rows logged on this engine yet */
-      if (st->on_commit)
-        st->on_commit(st->on_commit_arg, ts, &wr, &rows);
-      pthread_mutex_unlock(&st->commit_mu);
+    } else if ((rc = cn__pg_notify_send(db)) ||
+               (rc = cn__pg_internal(db, "COMMIT"))) {
+      if (db->conflict || rc == CN_ECONFLICT)
+        again = 1; /* serializable: the commit itself may be refused */
+      cn__pg_internal(db, "ROLLBACK"); /* a no-op once COMMIT failed */
+    } else {
+      /* COMMIT outside the lock of timestamps, so that commits of
+       * different connections overlap. */
+      cn__pg_committed(st, &wr, commit_ts);
       cn__rwset_merge(reads, &rd);
       cn__rwset_merge(writes, &wr);
     }
@@ -259,6 +253,18 @@ static int pg_write(cn__store *handle, cn__store_body *body, void *arg,
   }
   give(st, db);
   return rc;
+}
+
+void cn__pg_committed(pg_store *st, const cn__rwset *writes, uint64_t *ts) {
+  cn__rwset every = {.overflow = 1};
+  cn__rowlog rows = {.partial = 1}; /* no rows logged on this engine yet */
+  pthread_mutex_lock(&st->commit_mu);
+  uint64_t t = atomic_fetch_add(&st->ts, 1) + 1;
+  if (ts)
+    *ts = t;
+  if (st->on_commit)
+    st->on_commit(st->on_commit_arg, t, writes ? writes : &every, &rows);
+  pthread_mutex_unlock(&st->commit_mu);
 }
 
 /* ---------------------------------------------------------- migrations */
@@ -359,6 +365,8 @@ static void quiet(void *arg, const char *message) {
 }
 
 static void store_free(pg_store *st) {
+  cn__pg_notify_stop(st);
+  cn__free(st->url);
   for (size_t i = 0; i < st->n; i++) {
     PQfinish(st->conns[i]->c);
     cn__free(st->conns[i]);
@@ -415,6 +423,10 @@ static int pg_open(const cn__store_opts *o, cn__store **out, char *err,
     st->idle = db;
     st->nidle++;
   }
+  if (!rc && !(st->url = cn__strdup(o->url)))
+    rc = CN_ENOMEM;
+  if (!rc)
+    rc = cn__pg_notify_start(st, err, errlen);
   if (rc) {
     store_free(st);
     return rc;

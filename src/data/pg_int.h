@@ -48,6 +48,13 @@ struct pg_store {
   cn__store_commit_fn *on_commit;
   void *on_commit_arg;
   _Atomic uint64_t ts;
+  /* Other instances' commits (pg_notify.c). */
+  char *url;
+  char id[33]; /* this instance's, random: its own notifications skipped */
+  PGconn *listen;
+  pthread_t listener;
+  int listening;
+  int wake[2]; /* a byte on wake[1] stops the listener */
 };
 
 /* Record a failure on db: "<msg> (in: <sql>)", what cn__db_error says. */
@@ -61,6 +68,23 @@ const char *cn__pg_msg(const PGresult *r);
 int cn__pg_code(const PGresult *r);
 /* Run a statement of cairn's own (BEGIN, COMMIT, SAVEPOINT...) on db. */
 int cn__pg_internal(pg_db *db, const char *sql);
+
+/* pg.c: a commit, this instance's (writes: its set) or another's (NULL:
+ * every table): the next timestamp, and the commit listener told, in that
+ * order, under commit_mu. OUT: *ts (may be NULL). */
+void cn__pg_committed(pg_store *st, const cn__rwset *writes, uint64_t *ts);
+
+/* pg_notify.c: commits across instances. Every write tells the others
+ * (cn__pg_notify_send, inside its transaction, so the message goes out
+ * when and only when it commits: PostgreSQL delivers NOTIFYs in commit
+ * order); a thread of each store LISTENs on a connection of its own and
+ * turns another instance's message into cn__pg_committed(st, NULL),
+ * which re-runs every live subscription (finer sets are to come). A
+ * connection lost and made again counts as a commit of everything: what
+ * was said meanwhile is lost. */
+int cn__pg_notify_start(pg_store *st, char *err, size_t errlen);
+void cn__pg_notify_stop(pg_store *st);
+int cn__pg_notify_send(pg_db *db);
 
 /* pg_sql.c: the engine's cn_db_* entries (engine.h). */
 int cn__pg_call(cn_db *handle, int shape, json_t **out, int64_t *changes,

@@ -5,7 +5,8 @@
 // nested mutation as a savepoint; a mutation failing half-way leaves
 // nothing; a query cannot write; 8 clients incrementing one counter with
 // read-then-write transactions over both instances lose nothing
-// (serializable, retried); a live subscription follows commits; readiness
+// (serializable, retried); a live subscription follows commits made
+// through its instance and through the other one (NOTIFY); readiness
 // turns 503 when the database goes away; a URL that cannot connect stops
 // the start naming it without its password.
 import { after, before, describe, test } from 'node:test';
@@ -92,7 +93,7 @@ describe('the data layer on PostgreSQL', () => {
     assert.equal(await value(b, 'query', 'counter:get'), start_ + 2000);
   });
 
-  test('a live subscription gets each change committed through its instance', async () => {
+  for (const [via, label] of [['a', 'through its own instance'], ['b', 'through another instance (LISTEN/NOTIFY)']]) test(`a live subscription gets each change committed ${label}`, async () => {
     const ws = new WebSocket(`ws://127.0.0.1:${a.port}/_cairn/sync`, 'cairn.sync.1');
     const got = [];
     ws.on('message', (d) => got.push(JSON.parse(d.toString())));
@@ -110,9 +111,9 @@ describe('the data layer on PostgreSQL', () => {
       ws.send(JSON.stringify({ type: 'modify', baseVersion: 0, newVersion: 1, modifications: [{ type: 'add', queryId: 1, path: 'notes:list', args: {} }] }));
       await until(() => latest()?.type === 'updated', 'the first result');
       const n = latest().value.length;
-      await value(a, 'mutation', 'notes:add', { body: 'seen live' });
+      await value(via === 'a' ? a : b, 'mutation', 'notes:add', { body: `seen live via ${via}` });
       await until(() => latest().value.length === n + 1, 'the push');
-      assert.equal(latest().value.at(-1).body, 'seen live');
+      assert.equal(latest().value.at(-1).body, `seen live via ${via}`);
     } finally { ws.close(); }
   });
 
