@@ -18,8 +18,9 @@
  *     listener's calls, so listeners hear commits in the order of their
  *     timestamps and every commit before a timestamp is visible to a read
  *     that starts after it;
- *   - read and write sets are, for now, "every table" (overflow): a commit
- *     re-runs every live subscription; correct, not yet fine-grained.
+ *   - read and write sets name tables, found from the planner
+ *     (pg_sets.c); another instance's commit names the tables it wrote
+ *     (pg_notify.c).
  *
  * SQL: the app writes `?` placeholders, as for SQLite; they become $1, $2
  * ... (outside quotes, comments and dollar-quoted text). Values are sent
@@ -142,14 +143,17 @@ static int pg_read(cn__store *handle, cn__store_body *body, void *arg,
   pg_db *cur = tls_current;
   if (cur && cur->st == st) { /* nested: the same transaction */
     int mode = cur->mode;
-    cn__rwset *w = cur->writes;
+    cn__rwset local = {0}, *r = cur->reads, *w = cur->writes;
     cur->mode = PG_READ;
+    cur->reads = &local;
     cur->writes = NULL;
     int rc = body((cn_db *)cur, arg);
     cur->mode = mode;
+    cur->reads = r;
     cur->writes = w;
-    if (reads)
-      reads->overflow = 1;
+    cn__rwset_merge(r, &local);
+    cn__rwset_merge(reads, &local);
+    cn__rwset_clear(&local);
     return rc;
   }
   pg_db *db = take(st);
@@ -176,8 +180,13 @@ static int write_nested(pg_db *db, cn__store_body *body, void *arg,
   char sql[80];
   snprintf(sql, sizeof sql, "SAVEPOINT %s", sp);
   int rc = db->aborted ? CN_EINVAL : cn__pg_internal(db, sql);
+  cn__rwset rd = {0}, wr = {0}, *outer_rd = db->reads, *outer_wr = db->writes;
   if (!rc) {
+    db->reads = &rd;
+    db->writes = &wr;
     rc = body((cn_db *)db, arg);
+    db->reads = outer_rd;
+    db->writes = outer_wr;
     if (rc) {
       snprintf(sql, sizeof sql, "ROLLBACK TO SAVEPOINT %s", sp);
       if (!cn__pg_internal(db, sql))
@@ -188,10 +197,15 @@ static int write_nested(pg_db *db, cn__store_body *body, void *arg,
     }
   }
   db->savepoints--;
-  if (reads)
-    reads->overflow = 1;
-  if (writes && !rc)
-    writes->overflow = 1;
+  /* Reads count either way; writes only when they stay. */
+  cn__rwset_merge(outer_rd, &rd);
+  cn__rwset_merge(reads, &rd);
+  if (!rc) {
+    cn__rwset_merge(outer_wr, &wr);
+    cn__rwset_merge(writes, &wr);
+  }
+  cn__rwset_clear(&rd);
+  cn__rwset_clear(&wr);
   return rc;
 }
 
@@ -236,7 +250,7 @@ static int pg_write(cn__store *handle, cn__store_body *body, void *arg,
         rc = CN_ECONFLICT, again = 1;
       else if (!rc)
         rc = CN_EINVAL; /* it went on past a failed statement */
-    } else if ((rc = cn__pg_notify_send(db)) ||
+    } else if ((rc = cn__pg_notify_send(db, &wr)) ||
                (rc = cn__pg_internal(db, "COMMIT"))) {
       if (db->conflict || rc == CN_ECONFLICT)
         again = 1; /* serializable: the commit itself may be refused */
@@ -366,6 +380,7 @@ static void quiet(void *arg, const char *message) {
 
 static void store_free(pg_store *st) {
   cn__pg_notify_stop(st);
+  cn__pg_sets_free(st);
   cn__free(st->url);
   for (size_t i = 0; i < st->n; i++) {
     PQfinish(st->conns[i]->c);
@@ -423,7 +438,7 @@ static int pg_open(const cn__store_opts *o, cn__store **out, char *err,
     st->idle = db;
     st->nidle++;
   }
-  if (!rc && !(st->url = cn__strdup(o->url)))
+  if (!rc && (!(st->url = cn__strdup(o->url)) || cn__pg_sets_new(st)))
     rc = CN_ENOMEM;
   if (!rc)
     rc = cn__pg_notify_start(st, err, errlen);

@@ -48,6 +48,7 @@ struct pg_store {
   cn__store_commit_fn *on_commit;
   void *on_commit_arg;
   _Atomic uint64_t ts;
+  struct pg_sets *sets; /* what each statement reads and writes */
   /* Other instances' commits (pg_notify.c). */
   char *url;
   char id[33]; /* this instance's, random: its own notifications skipped */
@@ -78,13 +79,22 @@ void cn__pg_committed(pg_store *st, const cn__rwset *writes, uint64_t *ts);
  * (cn__pg_notify_send, inside its transaction, so the message goes out
  * when and only when it commits: PostgreSQL delivers NOTIFYs in commit
  * order); a thread of each store LISTENs on a connection of its own and
- * turns another instance's message into cn__pg_committed(st, NULL),
- * which re-runs every live subscription (finer sets are to come). A
- * connection lost and made again counts as a commit of everything: what
+ * turns another instance's message (the tables it wrote) into
+ * cn__pg_committed, which re-runs the live subscriptions that read them.
+ * A connection lost and made again counts as a commit of everything: what
  * was said meanwhile is lost. */
 int cn__pg_notify_start(pg_store *st, char *err, size_t errlen);
 void cn__pg_notify_stop(pg_store *st);
-int cn__pg_notify_send(pg_db *db);
+int cn__pg_notify_send(pg_db *db, const cn__rwset *writes);
+
+/* pg_sets.c: the tables a statement reads and writes (its top says how
+ * they are found). After text (as sent, $n placeholders) ran with values
+ * in db's body, add them to the body's sets; what cannot be known is
+ * every table. */
+int cn__pg_sets_new(pg_store *st);
+void cn__pg_sets_free(pg_store *st);
+void cn__pg_sets_record(pg_db *db, const char *text, int nparams,
+                        const char *const *values);
 
 /* pg_sql.c: the engine's cn_db_* entries (engine.h). */
 int cn__pg_call(cn_db *handle, int shape, json_t **out, int64_t *changes,

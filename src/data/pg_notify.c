@@ -10,17 +10,56 @@
 
 #define CHANNEL "cairn_commits"
 
-int cn__pg_notify_send(pg_db *db) {
-  const char *pv[1] = {db->st->id};
+/* The message: the instance's id, then each table written on a line of
+ * its own, or "*" for every table (also when they would not fit in a
+ * NOTIFY's 8,000 bytes). */
+int cn__pg_notify_send(pg_db *db, const cn__rwset *writes) {
+  cn__buf b = {0};
+  int rc = cn__buf_appendf(&b, "%s", db->st->id);
+  for (size_t i = 0; !rc && !writes->overflow && i < writes->n; i++)
+    rc = cn__buf_appendf(&b, "\n%s", writes->tables[i]);
+  if (!rc && (writes->overflow || b.len > 7000)) {
+    b.len = 0;
+    rc = cn__buf_appendf(&b, "%s\n*", db->st->id);
+  }
+  if (!rc)
+    rc = cn__buf_append(&b, "", 1);
+  if (rc) {
+    cn__buf_free(&b);
+    return CN_ENOMEM;
+  }
+  const char *pv[1] = {b.ptr};
   PGresult *r = PQexecParams(db->c, "SELECT pg_notify('" CHANNEL "', $1)", 1,
                              NULL, pv, NULL, NULL, 0);
-  int rc = PQresultStatus(r) == PGRES_TUPLES_OK ? 0 : cn__pg_code(r);
+  rc = PQresultStatus(r) == PGRES_TUPLES_OK ? 0 : cn__pg_code(r);
   if (rc) {
     cn__pg_fail(db, cn__pg_msg(r), "pg_notify");
     db->conflict |= rc == CN_ECONFLICT;
   }
   PQclear(r);
+  cn__buf_free(&b);
   return rc;
+}
+
+/* Another instance's message into the tables it wrote (into w). 1 when
+ * it is this instance's own. */
+static int parse(const char *msg, const char *id, cn__rwset *w) {
+  size_t idlen = strcspn(msg, "\n");
+  if (idlen == strlen(id) && !strncmp(msg, id, idlen))
+    return 1;
+  const char *p = msg + idlen;
+  if (!*p) /* no tables listed: every one, to be safe */
+    w->overflow = 1;
+  while (*p == '\n') {
+    p++;
+    size_t n = strcspn(p, "\n");
+    char name[256];
+    snprintf(name, sizeof name, "%.*s", (int)CN__MIN(n, sizeof name - 1), p);
+    if (!strcmp(name, "*") || n >= sizeof name || cn__rwset_add(w, name))
+      w->overflow = 1;
+    p += n;
+  }
+  return 0;
 }
 
 static void quiet(void *arg, const char *message) {
@@ -68,13 +107,13 @@ static void *listener(void *arg) {
     if (!PQconsumeInput(st->listen))
       continue; /* the status says lost; the top of the loop reconnects */
     PGnotify *n;
-    int others = 0;
     while ((n = PQnotifies(st->listen))) {
-      others |= strcmp(n->extra, st->id) != 0;
+      cn__rwset w = {0};
+      if (!parse(n->extra, st->id, &w))
+        cn__pg_committed(st, &w, NULL);
+      cn__rwset_clear(&w);
       PQfreemem(n);
     }
-    if (others) /* one re-run covers every message read at once */
-      cn__pg_committed(st, NULL, NULL);
   }
   return NULL;
 }

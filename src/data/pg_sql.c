@@ -297,16 +297,17 @@ int cn__pg_call(cn_db *handle, int shape, json_t **out, int64_t *changes,
   else
     json_decref(acc);
   PQclear(r);
+  /* What it read and wrote, for live queries; a failed statement's, not
+   * known, is every table (its writes are rolled back anyway). */
+  if (!rc)
+    cn__pg_sets_record(db, text.ptr, (int)nargs, pv);
+  else if (db->reads)
+    db->reads->overflow = 1;
   cn__buf_free(&text);
   cn__buf_free(&vals);
   cn__free(at);
   cn__free(nulls);
   cn__free(pv);
-  /* Every table, until the engine learns which (the top of this file). */
-  if (db->reads)
-    db->reads->overflow = 1;
-  if (db->writes && db->mode == PG_WRITE)
-    db->writes->overflow = 1;
   return rc;
 }
 

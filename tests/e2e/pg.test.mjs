@@ -18,6 +18,27 @@ import { freePort, startPostgres } from '../lib/services.mjs';
 
 let pg, dir, a, b;
 
+// A sync socket on srv: send(), latest(queryId), until(pred, what).
+async function socket(srv) {
+  const ws = new WebSocket(`ws://127.0.0.1:${srv.port}/_cairn/sync`, 'cairn.sync.1');
+  const got = [];
+  ws.on('message', (d) => got.push(JSON.parse(d.toString())));
+  await new Promise((res, rej) => { ws.on('open', res); ws.on('error', rej); });
+  return {
+    send: (m) => ws.send(JSON.stringify(m)),
+    latest(qid) {
+      let v;
+      for (const t of got.filter((m) => m.type === 'transition')) for (const m of t.modifications) if (m.queryId === qid) v = m;
+      return v;
+    },
+    async until(pred, what) {
+      for (let i = 0; i < 500; i++) { if (pred()) return; await new Promise((r) => setTimeout(r, 20)); }
+      throw new Error(`timed out: ${what}: ${JSON.stringify(got).slice(-1500)}`);
+    },
+    close: () => ws.close(),
+  };
+}
+
 before(async () => {
   pg = await startPostgres();
   dir = copyApp('pg');
@@ -115,6 +136,31 @@ describe('the data layer on PostgreSQL', () => {
       await until(() => latest().value.length === n + 1, 'the push');
       assert.equal(latest().value.at(-1).body, `seen live via ${via}`);
     } finally { ws.close(); }
+  });
+
+  test('re-runs follow tables: a write re-runs the subscriptions that read what it wrote, cascades included, from either instance', async () => {
+    const s = await socket(a);
+    try {
+      s.send({ type: 'modify', baseVersion: 0, newVersion: 1, modifications: [
+        { type: 'add', queryId: 1, path: 'counter:get', args: {} },
+        { type: 'add', queryId: 2, path: 'notes:list', args: {} },
+        { type: 'add', queryId: 3, path: 'family:kids', args: {} }] });
+      await s.until(() => s.latest(1) && s.latest(2) && s.latest(3), 'the first results');
+      const runs = await value(a, 'query', 'counter:runs');
+      const n = s.latest(2).value.length;
+      await value(a, 'mutation', 'notes:add', { body: 'not the counter (a)' });
+      await value(b, 'mutation', 'notes:add', { body: 'not the counter (b)' });
+      await s.until(() => s.latest(2).value.length === n + 2, 'both notes');
+      assert.equal(await value(a, 'query', 'counter:runs'), runs, 'notes do not re-run counter:get');
+      const c = s.latest(1).value;
+      await value(b, 'mutation', 'counter:inc');
+      await s.until(() => s.latest(1).value === c + 1, 'the counter, from the other instance');
+      // a parent's DELETE removes its kid by the foreign key's cascade
+      await value(a, 'mutation', 'family:add', { id: 7 });
+      await s.until(() => s.latest(3).value.some((k) => k.id === 70), 'the kid');
+      await value(b, 'mutation', 'family:remove', { id: 7 });
+      await s.until(() => !s.latest(3).value.some((k) => k.id === 70), 'the kid gone with its parent');
+    } finally { s.close(); }
   });
 
   test('readiness fails while the database is away; a URL that cannot connect stops the start', async () => {
