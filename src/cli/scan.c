@@ -10,6 +10,7 @@
 
 #include "islands/islands.h"
 #include "cli/cli.h"
+#include "data/store.h"
 
 static int push_dir(cn__cli_scan *s, const char *rel) {
   if (cn__array_grow(&s->dirs, &s->capdirs, s->ndirs, sizeof(*s->dirs)))
@@ -148,16 +149,24 @@ static int consider_data(cn__cli_scan *s, const char *rel) {
       n < 4 || strcmp(name + n - 4, ".sql"))
     return 0;
   const char *m = name + 11, *p = m;
+  /* NNN_name.sql for every engine; NNN_name.sqlite.sql and
+   * NNN_name.postgres.sql for one (cn__migrations_for). */
+  size_t end = n - 4;
+  if (end > 7 && !strncmp(name + end - 7, ".sqlite", 7))
+    end -= 7;
+  else if (end > 9 && !strncmp(name + end - 9, ".postgres", 9))
+    end -= 9;
   while (*p >= '0' && *p <= '9')
     p++;
-  int ok = p > m && *p == '_' && p + 1 < name + n - 4;
-  for (p++; ok && p < name + n - 4; p++)
+  int ok = p > m && *p == '_' && p + 1 < name + end;
+  for (p++; ok && p < name + end; p++)
     ok = *p == '_' || *p == '-' || (*p >= 'a' && *p <= 'z') ||
          (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9');
   if (!ok)
     return problem(s, "%s: a migration's name must be NNN_name.sql (a "
-                      "number, _, then letters, digits, _ or -): migrations "
-                      "are applied in name order%s",
+                      "number, _, then letters, digits, _ or -; "
+                      "NNN_name.sqlite.sql or NNN_name.postgres.sql for one "
+                      "engine): migrations are applied in name order%s",
                    rel, "");
   int rc = push_entry(s, rel, CN__ROUTE_NONE, NULL, 0);
   if (!rc)
@@ -177,7 +186,8 @@ static cn_str mig_number(const char *rel) {
 }
 
 /* Two migrations with one number would be applied in an order that only
- * their names decide: refused. */
+ * their names decide: refused, unless they are one migration written for
+ * different engines (NNN_name.sql, NNN_name.postgres.sql...). */
 static int check_migrations(cn__cli_scan *s) {
   for (size_t i = 0; i < s->n; i++) {
     const cn__cli_entry *e = &s->v[i];
@@ -186,6 +196,9 @@ static int check_migrations(cn__cli_scan *s) {
       if (!o->migration)
         continue;
       cn_str a = mig_number(o->rel), b = mig_number(e->rel);
+      const char *ea = strrchr(o->rel, '/') + 1, *eb = strrchr(e->rel, '/') + 1;
+      if (cn__migration_variants(ea, eb))
+        continue;
       if (a.len == b.len && !memcmp(a.ptr, b.ptr, a.len)) {
         if (problem(s, "%s: its number is the number of %s", e->rel,
                     o->rel))

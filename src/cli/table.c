@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include "cli/cli.h"
+#include "data/store.h"
 
 uint64_t cn__cli_elf_size(const char *path) {
   FILE *f = fopen(path, "rb");
@@ -249,13 +250,22 @@ static void data_row(const cn__cli *c, FILE *f, size_t at, size_t count,
 
 void cn__cli_table_data(const cn__cli *c, FILE *f, const cn__cli_scan *s,
                         const char *fns) {
-  size_t nmods = 0, nmig = 0, rows = 0;
+  size_t nmods = 0, nmig = 0, nvar = 0, rows = 0, blen;
   int width = 30;
   for (size_t i = 0; i < s->n; i++) {
     nmods += s->v[i].data;
-    nmig += s->v[i].migration;
+    if (!s->v[i].migration)
+      continue;
+    /* one migration however many engines it is written for */
+    const char *name = strrchr(s->v[i].rel, '/') + 1;
+    int seen = 0;
+    for (size_t j = 0; j < i && !seen; j++)
+      seen = s->v[j].migration &&
+             cn__migration_variants(strrchr(s->v[j].rel, '/') + 1, name);
+    nmig += !seen;
+    nvar += *cn__migration_engine(name, &blen) != '\0';
   }
-  if (!nmods && !nmig)
+  if (!nmods && !nmig && !nvar)
     return;
   /* The server's lines are "path\tkind\tsource"; anything else (a
    * sanitizer's note) is not a row. */
@@ -293,10 +303,11 @@ void cn__cli_table_data(const cn__cli *c, FILE *f, const cn__cli_scan *s,
   } else if (!rows) {
     fprintf(f, "  (no functions)\n");
   }
-  if (nmig)
-    fprintf(f, "  %zu migration%s in data/migrations, applied in name order "
-               "when the server starts\n",
-            nmig, nmig == 1 ? "" : "s");
+  if (nmig || nvar)
+    fprintf(f, "  %zu migration%s in data/migrations%s, applied in name "
+               "order when the server starts\n",
+            nmig, nmig == 1 ? "" : "s",
+            nvar ? " (and engine-specific versions)" : "");
   fprintf(f, "\n\u03bb  (Function)  a data function: POST /_cairn/query, "
              "/_cairn/mutation or /_cairn/action\n");
 }

@@ -17,6 +17,50 @@ int cn__store_open(const cn__store_opts *o, cn__store **out, char *err,
   return cn__sqlite_engine.open(o, out, err, errlen);
 }
 
+const char *cn__migration_engine(const char *name, size_t *base_len) {
+  static const char *const engines[] = {"sqlite", "postgres"};
+  size_t n = name ? strlen(name) : 0; /* no name: the engine says so */
+  n = n > 4 ? n - 4 : 0; /* ".sql" */
+  for (size_t i = 0; i < CN__ARRAY_LEN(engines); i++) {
+    size_t k = strlen(engines[i]);
+    if (n > k + 1 && name[n - k - 1] == '.' &&
+        !strncmp(name + n - k, engines[i], k)) {
+      *base_len = n - k - 1;
+      return engines[i];
+    }
+  }
+  *base_len = n;
+  return "";
+}
+
+int cn__migration_variants(const char *a, const char *b) {
+  size_t la, lb;
+  const char *ea = cn__migration_engine(a, &la),
+             *eb = cn__migration_engine(b, &lb);
+  return la == lb && !strncmp(a, b, la) && strcmp(ea, eb) != 0;
+}
+
+size_t cn__migrations_for(const char *engine, const cn_manifest_migration *m,
+                          size_t n, cn_manifest_migration *out) {
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++) {
+    size_t len;
+    const char *e = cn__migration_engine(m[i].name, &len);
+    if (*e && strcmp(e, engine))
+      continue; /* another engine's */
+    int replaced = 0; /* a generic one this engine has its own of */
+    for (size_t j = 0; !*e && j < n && !replaced; j++) {
+      size_t l2;
+      const char *e2 = cn__migration_engine(m[j].name, &l2);
+      replaced = m[i].name && m[j].name && !strcmp(e2, engine) &&
+                 l2 == len && !strncmp(m[j].name, m[i].name, len);
+    }
+    if (!replaced)
+      out[k++] = m[i];
+  }
+  return k;
+}
+
 void cn__store_close(cn__store *st) {
   if (st)
     CN__ENGINE_OF(st)->close(st);
@@ -24,6 +68,15 @@ void cn__store_close(cn__store *st) {
 
 int cn__store_migrate(cn__store *st, const cn_manifest_migration *m, size_t n,
                       size_t *applied, char *err, size_t errlen) {
+  if (st && m) {
+    cn_manifest_migration *mine = cn__calloc(n ? n : 1, sizeof *mine);
+    if (!mine)
+      return CN_ENOMEM;
+    size_t k = cn__migrations_for(CN__ENGINE_OF(st)->name, m, n, mine);
+    int rc = CN__ENGINE_OF(st)->migrate(st, mine, k, applied, err, errlen);
+    cn__free(mine);
+    return rc;
+  }
   if (st)
     return CN__ENGINE_OF(st)->migrate(st, m, n, applied, err, errlen);
   if (applied)

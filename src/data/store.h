@@ -184,6 +184,20 @@ void cn__store_close(cn__store *st);
 int cn__store_migrate(cn__store *st, const cn_manifest_migration *m, size_t n,
                       size_t *applied, char *err, size_t errlen);
 
+/* Migrations for one engine: data/migrations/NNN_name.sql is for every
+ * engine; NNN_name.sqlite.sql and NNN_name.postgres.sql for one, and
+ * where one exists it replaces NNN_name.sql on its engine.
+ * cn__migration_engine: the engine a file name is for ("" for every
+ * one); OUT: *base_len, the length of its NNN_name.
+ * cn__migration_variants: 1 when a and b are one migration written for
+ * different engines (same NNN_name, different engines).
+ * cn__migrations_for: the migrations of m that engine ("sqlite",
+ * "postgres") applies, in order, into out (room for n); their count. */
+const char *cn__migration_engine(const char *name, size_t *base_len);
+int cn__migration_variants(const char *a, const char *b);
+size_t cn__migrations_for(const char *engine, const cn_manifest_migration *m,
+                          size_t n, cn_manifest_migration *out);
+
 /* The body of a transaction: return 0 to commit (writes) / finish
  * (reads), non-zero to roll back; that value is returned to the caller. */
 typedef int cn__store_body(cn_db *db, void *arg);

@@ -72,6 +72,16 @@ describe('cairn build and routes with data/', () => {
     assert.match(third.stdout, /Linked \.cairn\/server/);
   });
 
+  test('a migration may come in versions for one engine: counted once', async () => {
+    const dir = app({
+      'data/migrations/001_init.postgres.sql': 'CREATE TABLE notes (body TEXT);\n',
+      'data/migrations/002_more.sqlite.sql': 'SELECT 1;\n',
+    });
+    const b = await run(['build', dir]);
+    assert.equal(b.code, 0, b.stdout + b.stderr);
+    assert.match(b.stdout, /2 migrations in data\/migrations \(and engine-specific versions\)/);
+  });
+
   const failing = [
     ['a module name that is not an identifier', { 'data/my-notes.c': module({ x: ['CN_ACTION', 'x'] }) },
       /data\/my-notes\.c: a data module's name must be an identifier/],
@@ -87,6 +97,10 @@ describe('cairn build and routes with data/', () => {
       /data\/migrations\/002_more notes\.sql: a migration's name must be NNN_name\.sql/],
     ['two migrations with one number', { 'data/migrations/01_again.sql': 'SELECT 1;' },
       /data\/migrations\/01_again\.sql: its number is the number of data\/migrations\/001_init\.sql/],
+    ['an engine\'s version of another migration\'s number', { 'data/migrations/001_other.postgres.sql': 'SELECT 1;' },
+      /data\/migrations\/001_other\.postgres\.sql: its number is the number of data\/migrations\/001_init\.sql/],
+    ['a migration for an engine cairn does not know', { 'data/migrations/002_more.mysql.sql': 'SELECT 1;' },
+      /data\/migrations\/002_more\.mysql\.sql: a migration's name must be NNN_name\.sql/],
     ['a migration that is not text', { 'data/migrations/002_bin.sql': 'SELECT 1;\0' },
       /data\/migrations\/002_bin\.sql: cannot be read as text/],
     ['a function name declared twice', {

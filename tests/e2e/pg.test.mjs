@@ -8,11 +8,17 @@
 // (serializable, retried); a live subscription follows commits made
 // through its instance and through the other one (NOTIFY); readiness
 // turns 503 when the database goes away; a URL that cannot connect stops
-// the start naming it without its password.
+// the start naming it without its password; the example app runs on it
+// with a migration written for PostgreSQL beside its SQLite one.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import { createHmac } from 'node:crypto';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import WebSocket from 'ws';
+import { REPO } from './lib/server.mjs';
 import { build, call, copyApp, spawnServer, start, stop, value } from './lib/app.mjs';
 import { freePort, startPostgres } from '../lib/services.mjs';
 
@@ -161,6 +167,30 @@ describe('the data layer on PostgreSQL', () => {
       await value(b, 'mutation', 'family:remove', { id: 7 });
       await s.until(() => !s.latest(3).value.some((k) => k.id === 70), 'the kid gone with its parent');
     } finally { s.close(); }
+  });
+
+  test('the example app runs on PostgreSQL with its 001_tasks.postgres.sql, nothing else changed', async () => {
+    const ex = mkdtempSync(join(tmpdir(), 'cairn-example-pg-'));
+    cpSync(join(REPO, 'examples', 'app'), ex, { recursive: true, filter: (f) => !f.includes('/.cairn') });
+    const b_ = await build(ex);
+    assert.match(b_.stdout, /1 migration in data\/migrations \(and engine-specific versions\)/);
+    const url = await pg.createDatabase('example');
+    const srv = await start(ex, { env: { DATABASE_URL: url } });
+    try {
+      const enc = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+      const input = `${enc({ alg: 'HS256', typ: 'JWT' })}.${enc({ iss: 'cairn-example', aud: 'cairn-example', sub: 'alice', exp: Math.floor(Date.now() / 1000) + 600 })}`;
+      const secret = 'example-only-secret-replace-me-in-env-local-0123456789'; // examples/app/.env
+      const auth = { authorization: `Bearer ${input}.${createHmac('sha256', secret).update(input).digest('base64url')}` };
+      const id = await value(srv, 'mutation', 'tasks:add', { title: 'on PostgreSQL' }, auth);
+      await value(srv, 'mutation', 'tasks:toggle', { id }, auth);
+      assert.deepEqual(await value(srv, 'query', 'tasks:list', {}, auth), {
+        items: [{ id, title: 'on PostgreSQL', done: 1 }], chart: { done: 1, open: 0, total: 1 },
+      });
+      assert.equal((await call(srv, 'query', 'tasks:list', {})).status, 401);
+    } finally {
+      await stop(srv);
+      rmSync(ex, { recursive: true, force: true });
+    }
   });
 
   test('readiness fails while the database is away; a URL that cannot connect stops the start', async () => {

@@ -221,6 +221,37 @@ static void *racer_main(void *p) {
   return NULL;
 }
 
+/* One migration for several engines: which file each engine applies. */
+TEST(engine_variants) {
+  size_t len;
+  CHECK_EQ_STR(cn__migration_engine("001_a.sql", &len), "");
+  CHECK_EQ_INT(len, 5);
+  CHECK_EQ_STR(cn__migration_engine("001_a.postgres.sql", &len), "postgres");
+  CHECK_EQ_INT(len, 5);
+  CHECK_EQ_STR(cn__migration_engine("001_a.sqlite.sql", &len), "sqlite");
+  CHECK_EQ_STR(cn__migration_engine("001_postgres.sql", &len), "");
+  CHECK(cn__migration_variants("001_a.sql", "001_a.postgres.sql"));
+  CHECK(cn__migration_variants("001_a.sqlite.sql", "001_a.postgres.sql"));
+  CHECK(!cn__migration_variants("001_a.sql", "001_b.postgres.sql"));
+  CHECK(!cn__migration_variants("001_a.postgres.sql", "001_a.postgres.sql"));
+  const cn_manifest_migration m[] = {
+      {"001_a.sql", "A"},          {"001_a.postgres.sql", "A pg"},
+      {"002_b.sqlite.sql", "B lite"}, {"003_c.sql", "C"},
+      {"004_d.postgres.sql", "D pg"}, {"004_d.sqlite.sql", "D lite"}};
+  cn_manifest_migration out[6];
+  size_t n = cn__migrations_for("sqlite", m, 6, out);
+  CHECK_EQ_INT(n, 4);
+  CHECK_EQ_STR(out[0].sql, "A");
+  CHECK_EQ_STR(out[1].sql, "B lite");
+  CHECK_EQ_STR(out[2].sql, "C");
+  CHECK_EQ_STR(out[3].sql, "D lite");
+  n = cn__migrations_for("postgres", m, 6, out);
+  CHECK_EQ_INT(n, 3);
+  CHECK_EQ_STR(out[0].sql, "A pg");
+  CHECK_EQ_STR(out[1].sql, "C");
+  CHECK_EQ_STR(out[2].sql, "D pg");
+}
+
 TEST(concurrent_migrate) {
   enum { M = 12 };
   static cn_manifest_migration m[M];
@@ -271,6 +302,7 @@ int main(void) {
   RUN(failure_leaves_no_trace);
   RUN(schema_functions);
   RUN(bad_input);
+  RUN(engine_variants);
   RUN(concurrent_migrate);
   return check_summary();
 }
