@@ -7,10 +7,10 @@ need=${1:-build}
 
 pkgs="build-essential cmake pkg-config libuv1-dev node-llhttp libjansson-dev \
 libssl-dev libpcre2-dev libcurl4-openssl-dev libsqlite3-dev libjwt-dev libwslay-dev \
-libpq-dev"
+libpq-dev libhiredis-dev"
 case $need in
   test|bench) pkgs="$pkgs clang libclang-rt-14-dev curl nodejs npm chromium fonts-liberation \
-postgresql redis-server libhiredis-dev haproxy" ;;
+postgresql redis-server haproxy" ;;
 esac
 case $need in
   bench) pkgs="$pkgs nginx-light wrk" ;;

@@ -310,6 +310,8 @@ static void manifest_load(cn__cache *c) {
 
 /* -------------------------------------------------------------- cache */
 
+static void heard(void *arg, const char *tag, uint64_t ms);
+
 int cn__cache_new(cn__cache **out, const cn__cache_opts *opts) {
   cn__cache *c = cn__calloc(1, sizeof(*c));
   if (!c)
@@ -327,7 +329,16 @@ int cn__cache_new(cn__cache **out, const cn__cache_opts *opts) {
   }
   if (opts)
     c->second = opts->second;
-  manifest_load(c);
+  const cn__cache_store_ops *ops = c->second.ops;
+  if (ops && ops->tag_load) {
+    ops->tag_load(c->second.self, heard, c);
+    if (ops->listen && ops->listen(c->second.self, heard, c)) {
+      cn__cache_free(c);
+      return CN_EIO;
+    }
+  } else {
+    manifest_load(c);
+  }
   *out = c;
   return 0;
 }
@@ -335,6 +346,9 @@ int cn__cache_new(cn__cache **out, const cn__cache_opts *opts) {
 void cn__cache_free(cn__cache *c) {
   if (!c)
     return;
+  /* First: a shared store's listener calls into the cache until then. */
+  if (c->second.ops && c->second.ops->free)
+    c->second.ops->free(c->second.self);
   while (c->oldest)
     drop(c, c->oldest);
   for (size_t i = 0; i < TAG_BUCKETS; i++)
@@ -343,8 +357,6 @@ void cn__cache_free(cn__cache *c) {
       cn__free(t->tag);
       cn__free(t);
     }
-  if (c->second.ops && c->second.ops->free)
-    c->second.ops->free(c->second.self);
   pthread_mutex_destroy(&c->mu);
   cn__free(c->buckets);
   cn__free(c->tbuckets);
@@ -416,46 +428,16 @@ static int remember(cn__cache *c, const char *key, const cn__cval *v,
   return 0;
 }
 
-int cn__cache_get(cn__cache *c, const char *key, cn__arena *arena,
-                  cn__cval *v, cn__cstate *state) {
-  uint64_t now = cn__clock_ms(), h = hash_of(key, strlen(key));
-  int rc = 0;
-  *state = CN__CACHE_MISS;
-  memset(v, 0, sizeof(*v));
-  pthread_mutex_lock(&c->mu);
-  entry *e = *slot_of(c, key, h);
-  if (e) {
-    const char **tags = e->ntags ? cn__arena_alloc(arena, e->ntags *
-                                                              sizeof(char *))
-                                 : NULL;
-    void *d = cn__arena_memdup(arena, e->data, e->len);
-    rc = !d || (e->ntags && !tags) ? CN_ENOMEM : 0;
-    for (size_t i = 0; !rc && i < e->ntags; i++)
-      if (!(tags[i] = cn__arena_memdup(arena, e->tags[i], strlen(e->tags[i]))))
-        rc = CN_ENOMEM;
-    if (!rc) {
-      *v = (cn__cval){d, e->len, e->written_ms, e->revalidate_ms,
-                      e->expire_ms, tags, e->ntags};
-      *state = state_of(c, v, e->seq, now);
-      if (*state == CN__CACHE_MISS)
-        drop(c, e); /* expired */
-      else
-        lru_unlink(c, e), lru_front(c, e);
-    }
-    pthread_mutex_unlock(&c->mu);
-    if (*state == CN__CACHE_MISS)
-      memset(v, 0, sizeof(*v));
-    return rc;
-  }
-  pthread_mutex_unlock(&c->mu);
-  if (!c->second.ops)
-    return 0;
+/* key from the second level (kept in memory when servable). */
+static int from_second(cn__cache *c, const char *key, cn__arena *arena,
+                       uint64_t now, cn__cval *v, cn__cstate *state) {
   void *data = NULL;
   size_t n = 0;
-  int sr = c->second.ops->get(c->second.self, key, &data, &n);
-  if (sr)
+  *state = CN__CACHE_MISS;
+  memset(v, 0, sizeof(*v));
+  if (c->second.ops->get(c->second.self, key, &data, &n))
     return 0; /* absent; an unreadable entry the store removed itself */
-  rc = cn__cache_decode(data, n, arena, v);
+  int rc = cn__cache_decode(data, n, arena, v);
   cn__free(data);
   if (rc == CN_EPARSE) {
     c->second.ops->del(c->second.self, key); /* never served, rebuilt */
@@ -474,6 +456,52 @@ int cn__cache_get(cn__cache *c, const char *key, cn__arena *arena,
     memset(v, 0, sizeof(*v));
   }
   return 0;
+}
+
+int cn__cache_get(cn__cache *c, const char *key, cn__arena *arena,
+                  cn__cval *v, cn__cstate *state) {
+  uint64_t now = cn__clock_ms(), h = hash_of(key, strlen(key));
+  int rc = 0;
+  *state = CN__CACHE_MISS;
+  memset(v, 0, sizeof(*v));
+  pthread_mutex_lock(&c->mu);
+  entry *e = *slot_of(c, key, h);
+  if (!e) {
+    pthread_mutex_unlock(&c->mu);
+    return c->second.ops ? from_second(c, key, arena, now, v, state) : 0;
+  }
+  const char **tags = e->ntags ? cn__arena_alloc(arena, e->ntags *
+                                                            sizeof(char *))
+                               : NULL;
+  void *d = cn__arena_memdup(arena, e->data, e->len);
+  rc = !d || (e->ntags && !tags) ? CN_ENOMEM : 0;
+  for (size_t i = 0; !rc && i < e->ntags; i++)
+    if (!(tags[i] = cn__arena_memdup(arena, e->tags[i], strlen(e->tags[i]))))
+      rc = CN_ENOMEM;
+  if (!rc) {
+    *v = (cn__cval){d, e->len, e->written_ms, e->revalidate_ms,
+                    e->expire_ms, tags, e->ntags};
+    *state = state_of(c, v, e->seq, now);
+    if (*state == CN__CACHE_MISS)
+      drop(c, e); /* expired */
+    else
+      lru_unlink(c, e), lru_front(c, e);
+  }
+  pthread_mutex_unlock(&c->mu);
+  if (*state == CN__CACHE_MISS)
+    memset(v, 0, sizeof(*v));
+  /* Shared by instances: another may have refreshed what is stale or
+   * invalid here; its value, when fresh, is the one to serve (else every
+   * instance would compute it again). */
+  if (!rc && (*state == CN__CACHE_STALE || *state == CN__CACHE_INVALID) &&
+      c->second.ops && c->second.ops->tag_put) {
+    cn__cval other;
+    cn__cstate st2;
+    if (!from_second(c, key, arena, now, &other, &st2) &&
+        st2 == CN__CACHE_HIT && other.written_ms >= v->written_ms)
+      *v = other, *state = st2;
+  }
+  return rc;
 }
 
 int cn__cache_put(cn__cache *c, const char *key, const cn__cval *given) {
@@ -521,15 +549,30 @@ int cn__cache_delete(cn__cache *c, const char *key) {
 
 int cn__cache_revalidate_tag(cn__cache *c, const char *tag) {
   cn__buf b = {0};
+  uint64_t now = cn__clock_ms();
+  const cn__cache_store_ops *ops = c->second.ops;
   pthread_mutex_lock(&c->mu);
-  int rc = tag_set(c, tag, cn__clock_ms());
-  if (!rc && c->second.ops)
+  int rc = tag_set(c, tag, now);
+  if (!rc && ops && !ops->tag_put)
     rc = manifest_encode(c, &b);
   pthread_mutex_unlock(&c->mu);
-  if (!rc && c->second.ops)
-    rc = c->second.ops->put(c->second.self, TAGS_KEY, b.ptr, b.len);
+  if (!rc && ops && ops->tag_put) /* shared: every instance hears it */
+    rc = ops->tag_put(c->second.self, tag, now);
+  else if (!rc && ops)
+    rc = ops->put(c->second.self, TAGS_KEY, b.ptr, b.len);
   cn__buf_free(&b);
   return rc;
+}
+
+/* Another instance's revalidation (or our own, heard back): its time, and
+ * a place after every write this process made so far (tag_set's seq). */
+static void heard(void *arg, const char *tag, uint64_t ms) {
+  cn__cache *c = arg;
+  pthread_mutex_lock(&c->mu);
+  tagtime *t = tag_find(c, tag);
+  if (!t || ms > t->ms) /* our own, heard back, changes nothing */
+    tag_set(c, tag, ms);
+  pthread_mutex_unlock(&c->mu);
 }
 
 /* ------------------------------------------------------------ global */

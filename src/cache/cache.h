@@ -79,6 +79,20 @@ typedef struct cn__cache_store_ops {
   int (*put)(void *self, const char *key, const void *data, size_t len);
   int (*del)(void *self, const char *key);
   void (*free)(void *self);
+  /* A store many instances share (Redis) keeps tag times itself and says
+   * each revalidation to every instance; NULL for the others, whose tag
+   * table is the manifest under "\x01tags". tag_put records tag at ms
+   * (the later of it and what is there) and tells every instance;
+   * tag_load calls each(arg, tag, ms) for every tag recorded; listen makes
+   * the store call on(arg, tag, ms), from a thread of its own, for every
+   * revalidation said by any instance (its own included), and for every
+   * tag again when it had to reconnect. */
+  int (*tag_put)(void *self, const char *tag, uint64_t ms);
+  int (*tag_load)(void *self,
+                  void (*each)(void *arg, const char *tag, uint64_t ms),
+                  void *arg);
+  int (*listen)(void *self, void (*on)(void *arg, const char *tag, uint64_t ms),
+                void *arg);
 } cn__cache_store_ops;
 
 typedef struct cn__cache_store {
@@ -93,6 +107,15 @@ typedef struct cn__cache_store {
  * *out. 0, CN_EIO (dir cannot be made), CN_EINVAL (dir NULL) or
  * CN_ENOMEM. */
 int cn__cache_disk(const char *dir, cn__cache_store *out);
+
+/* The Redis store at url (redis://[:password@]host[:port][/db]), for
+ * many instances: values under "cairn:v:<key>", tag times in the hash
+ * "cairn:tags", revalidations published on "cairn:revalidate". One
+ * connection for commands (reconnected when it breaks), one for the
+ * subscription. OUT: *out. 0, CN_EINVAL (not such a URL), CN_EIO (cannot
+ * connect or authenticate; err says why), CN_ENOMEM. */
+int cn__cache_redis(const char *url, cn__cache_store *out, char *err,
+                    size_t errlen);
 
 /* ------------------------------------------------------------- cache */
 

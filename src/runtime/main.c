@@ -182,13 +182,22 @@ static int add_routes(cn_app *app, const cn_manifest *m, const cn_config *cfg,
 static int setup_cache(const cn_config *cfg, const char *prog) {
   cn__cache *c;
   cn__cache_opts opts = {.memory_bytes = cfg->cache_memory};
-  if (cn__cache_disk(".cairn/cache", &opts.second)) {
+  const char *url = cn_env("CACHE_URL");
+  char err[512];
+  if (url && *url) {
+    /* Shared by every instance; asked for, so not having it is fatal. */
+    if (cn__cache_redis(url, &opts.second, err, sizeof err)) {
+      fprintf(stderr, "%s: %s\n", prog, err);
+      return 1;
+    }
+  } else if (cn__cache_disk(".cairn/cache", &opts.second)) {
     fprintf(stderr, "%s: .cairn/cache cannot be used: the Data Cache stays "
                     "in memory\n", prog);
     opts.second.ops = NULL;
   }
   if (cn__cache_new(&c, &opts)) {
-    fprintf(stderr, "%s: out of memory\n", prog);
+    fprintf(stderr, "%s: the Data Cache cannot start%s\n", prog,
+            url && *url ? " (CACHE_URL's subscription)" : ": out of memory");
     return 1;
   }
   cn__cache_set_global(c);
