@@ -378,6 +378,13 @@ static void classify(cn_ctx *callee, run *r, int rc) {
                rc == CN_ECONFLICT || rc == CN_EUNAUTH;
   if (r->refused)
     return; /* the rule's own message */
+  /* The store gave up on a write that kept conflicting (PostgreSQL's
+   * serialization failures past their retries, SQLite's file held by
+   * another process): a 409 to try again, not a fault of the server. */
+  if (rc == CN_ECONFLICT && !callee->fail && r->db_error && !c->internal) {
+    c->message = "the write conflicted with others too often; try again";
+    return;
+  }
   if (c->internal || !client || (!callee->fail && r->db_error)) {
     c->internal = 1;
     c->detail = said ? said : r->db_error ? r->db_error : cn_strerror(rc);

@@ -10,9 +10,10 @@
  *     snapshot, and the database refuses writes;
  *   - a write is BEGIN ISOLATION LEVEL SERIALIZABLE, run again from the
  *     start when PostgreSQL reports a serialization failure or a deadlock
- *     (SQLSTATE 40001, 40P01), up to CN__PG_RETRIES times, then
- *     CN_ECONFLICT; writes of different callers run at once, the database
- *     keeps them serializable;
+ *     (SQLSTATE 40001, 40P01), after a random wait that grows with the
+ *     attempts, up to CN__PG_RETRIES times, then CN_ECONFLICT (a 409);
+ *     writes of different callers run at once, the database keeps them
+ *     serializable;
  *   - commit timestamps count this process's acknowledged writes, taken
  *     after the COMMIT under one mutex that also orders the commit
  *     listener's calls, so listeners hear commits in the order of their
@@ -226,11 +227,15 @@ static int pg_write(cn__store *handle, cn__store_body *body, void *arg,
   if (!db)
     return CN_ECLOSED;
   int rc = 0, again = 1;
+  unsigned seed = (unsigned)(uintptr_t)&rc ^ (unsigned)time(NULL);
   for (int attempt = 0; again && attempt < CN__PG_RETRIES; attempt++) {
     again = 0;
     cn__rwset rd = {0}, wr = {0};
-    if (attempt) { /* let the other writer finish: 1, 2, 4 ... 64 ms */
-      struct timespec ts = {0, (long)(1L << CN__MIN(attempt - 1, 6)) * 1000000L};
+    if (attempt) {
+      /* Let the others finish: a random wait up to 1, 2, 4 ... 32 ms, so
+       * that writers who met do not meet again in step. */
+      long cap_us = 1000L << CN__MIN(attempt - 1, 5);
+      struct timespec ts = {0, (long)(rand_r(&seed) % (unsigned)cap_us) * 1000L};
       nanosleep(&ts, NULL);
     }
     rc = cn__pg_internal(db, "BEGIN ISOLATION LEVEL SERIALIZABLE");

@@ -14,7 +14,7 @@
 #include "data/engine.h"
 
 #define CN__PG_DEFAULT_POOL 8
-#define CN__PG_RETRIES 20
+#define CN__PG_RETRIES 100
 
 typedef struct pg_store pg_store;
 

@@ -71,7 +71,7 @@ describe('three instances behind a load balancer', () => {
     }));
     agents.forEach((g) => g.destroy());
     console.log(`8,000 serializable increments through HAProxy over 3 instances: ${Date.now() - t0} ms`);
-    assert.deepEqual(failures, []);
+    assert.deepEqual(failures, [], nodes.map((n) => n.stderr.slice(-1500)).join('\n---\n'));
     assert.equal(await value(via, 'query', 'counter:get'), start_ + 8000);
   });
 
