@@ -550,6 +550,10 @@ else
 fi
 DATA_MISSES=$(grep -c '| MISS |$' <<<"$DATA_ROWS" || true)
 
+# --- issue 11: one instance to two on PostgreSQL (bench/scale.mjs) ----------
+SCALE_ROW=$(ROUNDS=$ROUNDS DURATION=$DURATION CONNS=$CONNS node bench/scale.mjs "$BUILD") ||
+  SCALE_ROW="| instances: not measured (bench/scale.mjs failed; see the output above) | - | - | - | - | MISS |"
+
 # --- profile on a miss ---------------------------------------------------------
 PROFILE=
 profiler() { # -> perf | perf-cpu-clock | callgrind | none
@@ -714,6 +718,14 @@ report() {
   else echo "**Issues 9/10 missed $DATA_MISSES figure(s)** (rows marked MISS)."; fi
   echo
   echo "Setup: bench/data.sh writes an app (a 1,000-row table; bench:page returns 20 rows of it; bench:write inserts one row; bench:feed/bench:push for the fan-out), builds it with \`$BUILD/cairn build\` and runs its .cairn/server (\`{\"access_log\": false}\`, durability normal: every acknowledged mutation survives kill -9). Medians of $ROUNDS rounds of \`wrk -t1 -c$CONNS -d${DURATION}s\`; the query row compares POST /_cairn/query with GET /api/hello on the same server. Fan-out: bench/fanout.mjs (one Node process, npm's ws) holds 1,000 sessions subscribed to bench:feed and makes 50 mutations, 100 ms apart; the figure is the time from each mutation's HTTP answer to each subscriber's transition (0 when the push arrived first), so the client's own queueing is in it."
+  echo
+  echo "### One instance to two (issue 11; bench/scale.mjs)"
+  echo
+  echo "| figure | one | two | ratio | target | result |"
+  echo "|---|---:|---:|---:|---|---|"
+  echo "$SCALE_ROW"
+  echo
+  echo "Setup: PostgreSQL and HAProxy started by the script; tests/apps/pg built with \`$BUILD/cairn build\`, each instance \`{\"access_log\": false, \"io_threads\": 1}\` pinned to a core of its own with taskset; wrk -t2 -c$CONNS -d${DURATION}s on /notes (a live region rendered from 20 rows) through HAProxy in front of one instance, then two; medians of $ROUNDS rounds. The issue asks for a core per instance: on a 2-core machine the database, the balancer and wrk take their share of the same two cores (the row says how much)."
   echo
   echo "### Every endpoint (medians over $ROUNDS rounds)"
   echo
