@@ -4,37 +4,51 @@
 // runs that wrote), unknown and wrong-kind functions, the HTTP surface,
 // atomicity, read-only queries, 8 clients x 1,000 increments, SQL injection
 // through every argument type, migrations across restarts and failures,
-// durability across kill -9, and calls from a route handler and a page.
+// durability across kill -9, and calls from a route handler and a page;
+// the functions' part on SQLite and on PostgreSQL.
 import { existsSync, unlinkSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { build, call, copyApp as copyDataApp, raw, spawnServer, start, stop, value } from './lib/app.mjs';
+import { startPostgres } from '../lib/services.mjs';
 
 const copyApp = (opts) => copyDataApp('data', opts);
 
-describe('the data test app', () => {
-  let srv, dir, buildOut;
+// The same suite on each engine: SQLite (the embedded default) and
+// PostgreSQL (a real server started here; the app's 001_init.postgres.sql
+// stands for its 001_init.sql there).
+for (const engine of ['sqlite', 'postgres']) describe(`the data test app on ${engine}`, () => {
+  let srv, dir, buildOut, pg, env = {};
+  const noSuchTable = engine === 'sqlite' ? /no such table: no_such_table/
+    : /relation "no_such_table" does not exist/;
 
   before(async () => {
     dir = copyApp();
     buildOut = (await build(dir)).stdout;
-    srv = await start(dir);
+    if (engine === 'postgres') {
+      pg = await startPostgres();
+      env = { DATABASE_URL: pg.url };
+    }
+    srv = await start(dir, { env });
   });
 
-  after(async () => { if (srv) await stop(srv); });
+  after(async () => {
+    if (srv) await stop(srv);
+    if (pg) await pg.stop();
+  });
 
   test('cairn build lists the functions with their kinds and the migrations', () => {
     for (const [path, kind] of [['counter:get', 'query'], ['counter:inc', 'mutation'],
       ['counter:bump_twice', 'action'], ['tasks:add', 'mutation'], ['who:act', 'action']])
       assert.match(buildOut, new RegExp(`λ ${path}\\s+${kind}\\s+data/${path.split(':')[0]}\\.c`), buildOut);
-    assert.match(buildOut, /2 migrations in data\/migrations/);
+    assert.match(buildOut, /2 migrations in data\/migrations \(and engine-specific versions\)/);
     // the page that reads data was found dynamic at build; its scratch
     // database is gone
     assert.match(buildOut, /ƒ \/counter\s+page: dynamic/);
     assert.ok(!existsSync(join(dir, '.cairn', 'prerender-data.db')));
-    assert.ok(existsSync(join(dir, '.cairn', 'data.db')), 'the server made its database');
+    assert.equal(existsSync(join(dir, '.cairn', 'data.db')), engine === 'sqlite', 'the server made its database');
   });
 
   test('a query, a mutation and an action answer in Convex\'s shape; a mutation says when it committed', async () => {
@@ -122,7 +136,7 @@ describe('the data test app', () => {
       assert.deepEqual(e.body, { status: 'error', code: 'internal', errorMessage: 'Server Error' });
     }
     await srv.waitFor(() => srv.stderr.includes('tasks:broken failed: secret detail 1234') &&
-      srv.stderr.includes('no such table: no_such_table'), 5000, 'the details in the log');
+      noSuchTable.test(srv.stderr), 5000, 'the details in the log');
   });
 
   test('unknown functions are 404, malformed paths 400, a function of another kind 400 naming its kind', async () => {
@@ -336,33 +350,43 @@ describe('the data test app', () => {
 
   test('in --dev a 500 carries its detail', async () => {
     // A database of its own: the suite's server holds .cairn/data.db.
-    const dev = await start(dir, { args: ['--dev'], env: { DATABASE_URL: 'sqlite:.cairn/dev.db' } });
+    const url = engine === 'sqlite' ? 'sqlite:.cairn/dev.db' : await pg.createDatabase('dev');
+    const dev = await start(dir, { args: ['--dev'], env: { DATABASE_URL: url } });
     try {
       const r = await call(dev, 'query', 'tasks:broken');
       assert.equal(r.status, 500);
       assert.deepEqual(r.body, { status: 'error', code: 'internal', errorMessage: 'secret detail 1234' });
       const s = await call(dev, 'query', 'tasks:bad_sql');
-      assert.match(s.body.errorMessage, /no such table: no_such_table/);
+      assert.match(s.body.errorMessage, noSuchTable);
     } finally {
       await stop(dev);
     }
   });
 });
 
-describe('migrations', () => {
-  let dir;
+// Migrations on each engine: in order, once, across restarts; a failing
+// one stops the start and leaves nothing of itself.
+for (const engine of ['sqlite', 'postgres']) describe(`migrations on ${engine}`, () => {
+  let dir, pg, env = {};
+  const noSuchTable = engine === 'sqlite' ? /no such table: no_such_table/
+    : /relation "no_such_table" does not exist/;
   before(async () => {
     dir = copyApp({ pages: false });
     await build(dir);
+    if (engine === 'postgres') {
+      pg = await startPostgres();
+      env = { DATABASE_URL: pg.url };
+    }
   });
+  after(async () => { if (pg) await pg.stop(); });
 
   test('applied in order, once, across restarts', async () => {
-    let srv = await start(dir);
+    let srv = await start(dir, { env });
     let census = await value(srv, 'query', 'items:census');
     assert.equal(census.seeds, 1);
     await value(srv, 'mutation', 'tasks:add', { title: 'kept' });
     await stop(srv);
-    srv = await start(dir);
+    srv = await start(dir, { env });
     census = await value(srv, 'query', 'items:census');
     assert.equal(census.seeds, 1, 'the seed migration ran once');
     assert.equal(census.tasks, 1);
@@ -373,7 +397,7 @@ describe('migrations', () => {
     writeFileSync(join(dir, 'data', 'migrations', '010_after.sql'), 'INSERT INTO copies SELECT note FROM copies;\n');
     await build(dir);
     for (let i = 0; i < 2; i++) {
-      srv = await start(dir);
+      srv = await start(dir, { env });
       census = await value(srv, 'query', 'items:census');
       assert.equal(census.copies, 4, 'copies: 2 rows, doubled once by 010');
       await stop(srv);
@@ -381,24 +405,32 @@ describe('migrations', () => {
   });
 
   test('a failing migration stops the start with its file and error and leaves the database as it was', async () => {
-    let srv = await start(dir);
+    let srv = await start(dir, { env });
     const before = await value(srv, 'query', 'items:census');
     await stop(srv);
     writeFileSync(join(dir, 'data', 'migrations', '011_bad.sql'),
       'CREATE TABLE half (x INTEGER);\nINSERT INTO half VALUES (1);\nINSERT INTO no_such_table VALUES (1);\n');
     await build(dir);
-    srv = spawnServer(dir);
+    srv = spawnServer(dir, { env });
     const r = await srv.exited;
     assert.notEqual(r.code, 0);
     assert.equal(srv.stdoutLines.find((l) => l.startsWith('cairn listening')), undefined);
-    assert.match(srv.stderr, /data\/migrations\/011_bad\.sql: no such table: no_such_table/);
+    assert.match(srv.stderr, new RegExp(`data/migrations/011_bad\\.sql: ${noSuchTable.source}`));
     assert.deepEqual(srv.sanitizerReports(), []);
     unlinkSync(join(dir, 'data', 'migrations', '011_bad.sql'));
     await build(dir);
-    srv = await start(dir);
+    srv = await start(dir, { env });
     const now = await value(srv, 'query', 'items:census');
     assert.deepEqual(now, before, 'nothing of 011 stayed');
     await stop(srv);
+  });
+});
+
+describe('migrations', () => {
+  let dir;
+  before(async () => {
+    dir = copyApp({ pages: false });
+    await build(dir);
   });
 
   test('cairn.json\'s data.durability: "full" serves, a bad value stops the start', async () => {
@@ -454,10 +486,12 @@ describe('migrations', () => {
   });
 });
 
-test('durability: every acknowledged mutation survives kill -9 in the middle of a stream', async () => {
+for (const engine of ['sqlite', 'postgres']) test(`durability on ${engine}: every acknowledged mutation survives kill -9 in the middle of a stream`, async () => {
+  const pg = engine === 'postgres' ? await startPostgres() : null;
+  const env = pg ? { DATABASE_URL: pg.url } : {};
   const dir = copyApp({ pages: false });
   await build(dir);
-  let srv = await start(dir);
+  let srv = await start(dir, { env });
   const acked = [];
   let killed = false;
   const client = async (name) => {
@@ -487,7 +521,7 @@ test('durability: every acknowledged mutation survives kill -9 in the middle of 
   srv.proc.kill('SIGKILL');
   await srv.exited;
   await Promise.all(clients);
-  srv = await start(dir);
+  srv = await start(dir, { env });
   const rows = await value(srv, 'query', 'log:all');
   const stored = new Set(rows.map((r) => `${r.client}/${r.seq}`));
   const lost = acked.filter((k) => !stored.has(k));
@@ -498,4 +532,5 @@ test('durability: every acknowledged mutation survives kill -9 in the middle of 
     assert.deepEqual(seqs, seqs.map((_, i) => i), name);
   }
   await stop(srv);
+  if (pg) await pg.stop();
 });

@@ -37,9 +37,7 @@ static int census(cn_ctx *ctx, const json_t *args, json_t **out) {
   (void)args;
   json_t *tables = NULL;
   int rc = cn_db_all(cn_ctx_db(ctx), &tables,
-                     "SELECT name FROM sqlite_master WHERE type = 'table' "
-                     "AND name NOT LIKE 'sqlite_%' ORDER BY name",
-                     CN_NOARGS);
+                     "SELECT name FROM cairn_tables ORDER BY name", CN_NOARGS);
   json_t *o = json_object();
   size_t i;
   json_t *t;

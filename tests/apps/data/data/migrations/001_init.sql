@@ -12,3 +12,7 @@ CREATE TABLE tasks (
 );
 CREATE TABLE items (id INTEGER PRIMARY KEY, s TEXT, i INTEGER, n REAL,
                     b INTEGER, a TEXT, o TEXT, x TEXT);
+-- The tables, for items:census, as each engine lists them (PostgreSQL's
+-- is in 001_init.postgres.sql).
+CREATE VIEW cairn_tables AS
+  SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%';
