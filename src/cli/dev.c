@@ -67,8 +67,27 @@ static void strip_ansi(char *s) {
   *o = '\0';
 }
 
-/* Every problem of the app now: the scan's, then each file's. Printed once
- * when it changes, and sent to the server processes. */
+/* The terminal's word on the errors, once the serving process answers
+ * with them: whoever reads "Failed to compile" and reloads sees it too. */
+static void announce_errors(cn__dev_cmd *d) {
+  d->announce = 0;
+  const char *now = d->shown_errors ? d->shown_errors : "";
+  int on = d->c->color_err;
+  if (*now)
+    fprintf(stderr, " %s\u2717 Failed to compile%s\n%s\n",
+            cn__cli_c(on, CN__C_RED), cn__cli_c(on, CN__C_RESET), now);
+  else
+    ok_line(d, "Fixed: the app compiles again");
+  fflush(stderr);
+}
+
+void cn__dev_cmd_errors_shown(cn__dev_cmd *d, cn__dev_child *ch) {
+  if (ch == d->cur && d->announce)
+    announce_errors(d);
+}
+
+/* Every problem of the app now: the scan's, then each file's. Sent to the
+ * server processes, and printed once when it changes. */
 static void show_errors(cn__dev_cmd *d) {
   cn__buf b = {0};
   if (d->scan_errors && *d->scan_errors)
@@ -84,13 +103,6 @@ static void show_errors(cn__dev_cmd *d) {
     cn__buf_free(&b);
     return;
   }
-  int on = d->c->color_err;
-  if (*now)
-    fprintf(stderr, " %s\u2717 Failed to compile%s\n%s\n",
-            cn__cli_c(on, CN__C_RED), cn__cli_c(on, CN__C_RESET), now);
-  else
-    ok_line(d, "Fixed: the app compiles again");
-  fflush(stderr);
   cn__free(d->shown_errors);
   cn__free(d->plain_errors);
   d->shown_errors = b.ptr ? b.ptr : NULL;
@@ -101,6 +113,9 @@ static void show_errors(cn__dev_cmd *d) {
     cn__dev_child_send_error(d->cur, d->plain_errors);
   if (d->next)
     cn__dev_child_send_error(d->next, d->plain_errors);
+  d->announce = 1;
+  if (!d->cur || !d->cur->unshown)
+    announce_errors(d);
 }
 
 /* -------------------------------------------------------------- units */
@@ -627,6 +642,8 @@ void cn__dev_cmd_child_ready(cn__dev_cmd *d, cn__dev_child *ch,
   cn__dev_child *old = d->cur;
   d->cur = ch;
   d->next = NULL;
+  if (d->announce && !ch->unshown) /* it started with them */
+    announce_errors(d);
   if (old) {
     cn__dev_child_stop(old, 0);
     cn__cli_ms(cn__dev_cmd_now(d) - ch->started_ms, ms);
@@ -665,6 +682,8 @@ void cn__dev_cmd_child_exited(cn__dev_cmd *d, cn__dev_child *ch) {
     }
   } else if (ch == d->cur) {
     d->cur = NULL;
+    if (d->announce) /* no answer will come from it */
+      announce_errors(d);
     if (!d->stopping && !ch->stopping) {
       cn__cli_error(d->c, "the development server stopped (%s); starting "
                           "it again",

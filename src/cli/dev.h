@@ -72,6 +72,8 @@ struct cn__dev_child {
   cn__buf ctlbuf, outbuf; /* partial lines */
   int handles;    /* open handles; freed when it reaches 0 */
   int exited, ready, stopping;
+  int serving;    /* sent `serve`: errors sent now are acknowledged */
+  int unshown;    /* errors sent, not yet acknowledged */
   int notified;   /* the command was told it exited */
   int64_t status;
   int term_signal;
@@ -110,6 +112,7 @@ struct cn__dev_cmd {
   uint64_t mig_sig;       /* of their paths and contents */
   char *shown_errors;     /* what was last printed */
   char *plain_errors;     /* the same without colours, for browsers */
+  int announce;           /* shown_errors waits for the server's "shown" */
   uint64_t config_sig, env_sig;
   char **env;             /* the server process's environment */
   const char *env_files[4];
@@ -146,6 +149,8 @@ void cn__dev_cmd_changed(cn__dev_cmd *d, int reload);
  * is "<object>\t<why>". */
 void cn__dev_cmd_load_failed(cn__dev_cmd *d, cn__dev_child *ch,
                              const char *pattern, const char *message);
+/* Server process ch now answers with the errors last sent to it. */
+void cn__dev_cmd_errors_shown(cn__dev_cmd *d, cn__dev_child *ch);
 /* What the data layer of a process started now would be made of: the
  * data modules' objects and the migrations (names and texts). */
 uint64_t cn__dev_cmd_data_sig(cn__dev_cmd *d);

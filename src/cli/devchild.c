@@ -38,6 +38,8 @@ void cn__dev_child_send(cn__dev_child *ch, const char *line) {
 }
 
 void cn__dev_child_send_error(cn__dev_child *ch, const char *text) {
+  if (ch->serving)
+    ch->unshown++;
   if (!text || !*text) {
     cn__dev_child_send(ch, "clear\n");
     return;
@@ -163,6 +165,11 @@ static void out_line(cn__dev_child *ch, char *line) {
 }
 
 static void ctl_line(cn__dev_child *ch, char *line) {
+  if (!strcmp(line, "shown")) {
+    if (ch->unshown && !--ch->unshown)
+      cn__dev_cmd_errors_shown(ch->d, ch);
+    return;
+  }
   if (!strncmp(line, "ok ", 3)) {
     /* A replace took: the object it replaced is nobody's fallback now. */
     char *tab = strchr(line + 3, '\t');
@@ -261,6 +268,7 @@ static void send_state(cn__dev_cmd *d, cn__dev_child *ch) {
   sv->tpl_sig = d->tpl_sig;
   cn__dev_child_send_error(ch, d->plain_errors);
   cn__dev_child_send(ch, "serve\n");
+  ch->serving = 1;
 }
 
 int cn__dev_child_start(cn__dev_cmd *d, cn__dev_child **out) {

@@ -25,6 +25,8 @@
  *     error <n>\n<n bytes> | clear | reload
  *     stop                       end the event streams, drain, exit
  *   to the command:
+ *     shown                            an error or clear sent while serving
+ *                                      took effect: the next request sees it
  *     ok <pattern>\t<object>           a replace took effect
  *     fail <pattern>\t<object>\t<why>  a route (or "middleware.c") could
  *                                      not be loaded or added; the code it
@@ -65,6 +67,13 @@ typedef struct serve {
   size_t nmigs, capmigs;
 } serve;
 
+static void ctl_write(serve *s, const char *line, size_t n) {
+  pthread_mutex_lock(&s->out_mu);
+  ssize_t w = write(CTL_FD, line, n);
+  (void)w;
+  pthread_mutex_unlock(&s->out_mu);
+}
+
 static void reply(serve *s, const char *what, const char *pattern,
                   const char *so, const char *message) {
   char line[2048], clean[1024];
@@ -82,10 +91,7 @@ static void reply(serve *s, const char *what, const char *pattern,
     return;
   if ((size_t)n >= sizeof line)
     n = (int)sizeof line - 1, line[n - 1] = '\n';
-  pthread_mutex_lock(&s->out_mu);
-  ssize_t w = write(CTL_FD, line, (size_t)n);
-  (void)w;
-  pthread_mutex_unlock(&s->out_mu);
+  ctl_write(s, line, (size_t)n);
 }
 
 /* Load one shared object and find its symbol; the message in err names
@@ -282,8 +288,12 @@ static int command(serve *s, char *line, const cn_middleware_def **mw,
       return 2;
     cn__dev_set_error(s->dev, text);
     cn__free(text);
+    if (serving)
+      ctl_write(s, "shown\n", 6);
   } else if (!strcmp(line, "clear")) {
     cn__dev_set_error(s->dev, NULL);
+    if (serving)
+      ctl_write(s, "shown\n", 6);
   } else if (!strcmp(line, "reload")) {
     cn__dev_reload(s->dev);
   } else if (!strncmp(line, "listen ", 7) && !serving) {
