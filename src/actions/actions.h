@@ -35,6 +35,11 @@
  * random one). */
 int cn__actions_init(const char *build_key_hex);
 
+/* A fingerprint of the process's key (16 hex digits, not the key): what
+ * the build's prerendered pages were rendered with, compared at start.
+ * OUT: out, NUL-terminated. */
+void cn__actions_fingerprint(char out[17]);
+
 /* The ID of action name declared by file ("app/signup/page.c"). OUT: out,
  * NUL-terminated. */
 void cn__action_id(const char *file, const char *name,

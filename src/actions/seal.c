@@ -76,6 +76,17 @@ static void ensure(void) {
     cn__actions_init(NULL);
 }
 
+void cn__actions_fingerprint(char out[17]) {
+  static const char label[] = "cairn key fingerprint";
+  unsigned char mac[32];
+  unsigned int n = sizeof mac;
+  ensure();
+  HMAC(EVP_sha256(), id_key, sizeof id_key, (const unsigned char *)label,
+       sizeof label - 1, mac, &n);
+  for (int i = 0; i < 8; i++)
+    snprintf(out + 2 * i, 3, "%02x", mac[i]);
+}
+
 void cn__action_id(const char *file, const char *name,
                    char out[CN__ACTION_ID_LEN + 1]) {
   unsigned char mac[32];

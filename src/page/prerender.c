@@ -6,12 +6,16 @@
  * its page dynamic (what it rendered is thrown away), as Next.js decides
  * at build. What stays is written to the directory with a manifest:
  *
- *   {"build_id": "...",
+ *   {"build_id": "...", "actions_key": "<fingerprint of the key>",
  *    "routes": {"/about": "static", "/blog/[slug]": "prerendered", ...},
  *    "pages": [{"path": "/blog/hello", "route": "/blog/[slug]",
  *               "status": 200, "file": "3.html", "location": null}, ...]}
  *
  * and a started server loads it into the full-route cache (cn__pages_load).
+ * A page holding a server action's form is left out when the server's
+ * actions key is not the one the build rendered with (CAIRN_ACTIONS_KEY
+ * set for the instances, not for `cairn build`): its IDs would be refused,
+ * so it renders on demand, with the right ones.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -19,6 +23,7 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
+#include "actions/actions.h"
 #include "cache/cache.h"
 #include "page/page.h"
 #include "server/server.h"
@@ -264,7 +269,10 @@ int cn__pages_prerender(cn_app *app, const char *dir, const char *build_id) {
     else
       json_object_set_new(routes, pg->pattern, json_string(kinds[kind]));
   }
-  json_t *m = json_pack("{s:s,s:o,s:o}", "build_id", build_id ? build_id : "",
+  char key[17];
+  cn__actions_fingerprint(key);
+  json_t *m = json_pack("{s:s,s:s,s:o,s:o}", "build_id",
+                        build_id ? build_id : "", "actions_key", key,
                         "routes", routes, "pages", pages);
   snprintf(path, sizeof path, "%s/manifest.json", dir);
   if (!failed && (!m || json_dump_file(m, path, JSON_INDENT(1)))) {
@@ -321,6 +329,11 @@ int cn__pages_load(cn_app *app, const char *dir, const char *build_id) {
     json_decref(m);
     return 0;
   }
+  char key[17];
+  cn__actions_fingerprint(key);
+  const char *built = json_string_value(json_object_get(m, "actions_key"));
+  int other_key = built && strcmp(built, key);
+  cn__buf skipped = {0};
   const char *pattern;
   json_t *v;
   json_object_foreach(json_object_get(m, "routes"), pattern, v) {
@@ -356,10 +369,19 @@ int cn__pages_load(cn_app *app, const char *dir, const char *build_id) {
         set, json_string_value(json_object_get(v, "route")) ? json_string_value(
                                                                   json_object_get(v, "route"))
                                                             : "");
-    if (f && !rc && pg)
+    if (f && !rc && pg && other_key && body.len &&
+        memmem(body.ptr, body.len, "name=\"$ACTION_ID\"", 17))
+      rc = cn__buf_appendf(&skipped, "%s%s", skipped.len ? ", " : "", p);
+    else if (f && !rc && pg)
       rc = keep(pg, p, &e, json_object_get(v, "tags"));
     cn__buf_free(&body);
   }
+  if (skipped.len)
+    fprintf(stderr, "cairn: %.300s: prerendered with another Server Actions "
+                    "key (give `cairn build` the instances' "
+                    "CAIRN_ACTIONS_KEY): rendered on demand instead\n",
+            skipped.ptr);
+  cn__buf_free(&skipped);
   json_decref(m);
   return rc;
 }

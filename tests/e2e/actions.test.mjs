@@ -3,10 +3,15 @@
 // counter, read at /api/count, proves it), the allowed-origin wildcards of
 // its cairn.json, the answers' Cache-Control, and instances that share
 // CAIRN_ACTIONS_KEY accepting each other's forms while another key does
-// not.
+// not. The suite runs on one instance (its SQLite counter) and through
+// HAProxy in front of three sharing the key and a PostgreSQL.
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { build, copyApp, raw, start, stop } from './lib/app.mjs';
+import { runCairn } from './routing/harness.mjs';
+import { cluster, stopAny } from './lib/cluster.mjs';
+import { startPostgres } from '../lib/services.mjs';
 
 const KEY = 'ab'.repeat(32);
 
@@ -32,18 +37,26 @@ const form = (fields) => new URLSearchParams(fields).toString();
 const FORM = 'application/x-www-form-urlencoded';
 const count = async (srv) => (await (await fetch(`${srv.url}/api/count`)).json()).count;
 
-describe('server actions', () => {
-  let srv, dir, f, origin;
+for (const where of ['one instance', 'three instances behind HAProxy']) describe(`server actions on ${where}`, () => {
+  let srv, dir, f, origin, pg;
 
   before(async () => {
     dir = copyApp('actions');
     await build(dir);
-    srv = await start(dir);
+    if (where === 'one instance') {
+      srv = await start(dir);
+    } else {
+      pg = await startPostgres();
+      srv = await cluster(dir, { DATABASE_URL: pg.url, CAIRN_ACTIONS_KEY: KEY });
+    }
     f = await forms(srv);
     origin = srv.url;
   });
 
-  after(async () => { if (srv) await stop(srv); });
+  after(async () => {
+    if (srv) await stopAny(srv);
+    if (pg) await pg.stop();
+  });
 
   const post = (fields, headers = {}) => request(srv, {
     headers: { 'content-type': FORM, origin, ...headers }, body: form(fields),
@@ -96,7 +109,16 @@ describe('server actions', () => {
   });
 
   test('app/actions.c: its actions serve every page, even one without a page.c, under their own IDs', async () => {
-    const html = await (await fetch(`${srv.url}/other`)).text();
+    const page = await fetch(`${srv.url}/other`);
+    const html = await page.text();
+    if (where === 'one instance') {
+      assert.equal(page.headers.get('x-cairn-cache'), 'HIT', 'the static page comes from the build');
+    } else {
+      // built without the instances' CAIRN_ACTIONS_KEY: the page's forms
+      // carry IDs the instances refuse, so it is rendered by them instead
+      assert.notEqual(page.headers.get('x-cairn-cache'), 'HIT');
+      assert.match(srv.stderr, /\/other: prerendered with another Server Actions key \(give `cairn build` the instances' CAIRN_ACTIONS_KEY\): rendered on demand instead/);
+    }
     const id = html.match(/name="\$ACTION_ID" value="([0-9a-f]{40})"/)?.[1];
     assert.ok(id, html);
     assert.notEqual(id, f.bump.id);
@@ -162,9 +184,11 @@ describe('instances that share CAIRN_ACTIONS_KEY', () => {
   before(async () => {
     dir = copyApp('actions');
     await build(dir);
-    a = await start(dir, { env: { CAIRN_ACTIONS_KEY: KEY } });
-    b = await start(dir, { env: { CAIRN_ACTIONS_KEY: KEY } });
-    c = await start(dir, { env: { CAIRN_ACTIONS_KEY: 'cd'.repeat(32) } });
+    // each its own database: the counts say which instance ran what
+    const own = (name, key) => start(dir, { env: { CAIRN_ACTIONS_KEY: key, DATABASE_URL: `sqlite:${join(dir, `${name}.db`)}` } });
+    a = await own('a', KEY);
+    b = await own('b', KEY);
+    c = await own('c', 'cd'.repeat(32));
   });
 
   after(async () => { for (const s of [a, b, c]) if (s) await stop(s); });
@@ -182,4 +206,24 @@ describe('instances that share CAIRN_ACTIONS_KEY', () => {
     assert.equal(await count(c), 0);
     assert.equal(await count(a), 0);
   });
+});
+
+test('built with the instances\' CAIRN_ACTIONS_KEY, a static page\'s form comes from the build and works on every instance with the key', async () => {
+  const dir = copyApp('actions');
+  const b = await runCairn(['build', dir], { env: { CAIRN_ACTIONS_KEY: KEY } });
+  assert.equal(b.code, 0, b.stdout + b.stderr);
+  const own = (name) => start(dir, { env: { CAIRN_ACTIONS_KEY: KEY, DATABASE_URL: `sqlite:${join(dir, `${name}.db`)}` } });
+  const a = await own('a'), b2 = await own('b');
+  try {
+    const page = await fetch(`${a.url}/other`);
+    assert.equal(page.headers.get('x-cairn-cache'), 'HIT');
+    const id = (await page.text()).match(/name="\$ACTION_ID" value="([0-9a-f]{40})"/)?.[1];
+    const r = await request(b2, { path: '/other', headers: { 'content-type': FORM, origin: b2.url }, body: form({ $ACTION_ID: id }) });
+    assert.equal(r.status, 200, r.text);
+    assert.match(r.text, /<p class="count">100<\/p>/);
+    assert.doesNotMatch(a.stderr + b2.stderr, /another Server Actions key/);
+  } finally {
+    await stop(a);
+    await stop(b2);
+  }
 });

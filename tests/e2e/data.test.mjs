@@ -12,32 +12,10 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { build, call, copyApp as copyDataApp, raw, spawnServer, start, stop, value } from './lib/app.mjs';
-import { startHaproxy, startPostgres } from '../lib/services.mjs';
+import { startPostgres } from '../lib/services.mjs';
+import { cluster, stopAny } from './lib/cluster.mjs';
 
 const copyApp = (opts) => copyDataApp('data', opts);
-
-// Three instances on one PostgreSQL behind HAProxy, seen as one server:
-// the balancer's URL, the instances' logs together.
-async function cluster(dir, env) {
-  const nodes = await Promise.all([0, 1, 2].map(() => start(dir, { env })));
-  const lb = await startHaproxy(nodes.map((n) => n.port));
-  await lb.allUp();
-  return {
-    url: lb.url,
-    port: lb.port,
-    get stderr() { return nodes.map((n) => n.stderr).join(''); },
-    async waitFor(pred, ms, what) {
-      for (const t0 = Date.now(); !pred();) {
-        if (Date.now() - t0 > ms) throw new Error(`timed out: ${what}`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    },
-    async stop() {
-      for (const n of nodes) await stop(n);
-      await lb.stop();
-    },
-  };
-}
 
 // The same suite on each engine: SQLite (the embedded default),
 // PostgreSQL (a real server started here; the app's 001_init.postgres.sql
@@ -59,7 +37,7 @@ for (const engine of ['sqlite', 'postgres', 'three instances behind HAProxy']) d
   });
 
   after(async () => {
-    if (srv) await (srv.stop && !srv.proc ? srv.stop() : stop(srv));
+    if (srv) await stopAny(srv);
     if (pg) await pg.stop();
   });
 

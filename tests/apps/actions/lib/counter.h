@@ -1,7 +1,9 @@
 /* The count of action runs: an action that ran changed it, a refused
- * request did not. Defined in app/counter/page.c. */
+ * request did not. Kept by data/count.c, so that instances behind a
+ * balancer share it; defined in app/counter/page.c. */
 #include <cairn.h>
 
-CN_EXTERN long counter_get(void);
-/* Add n; the new count. */
-CN_EXTERN long counter_add(long n);
+/* The count now, or -1 when it cannot be read. */
+CN_EXTERN long counter_get(cn_req *req);
+/* Add n; the new count, or -1 (the mutation failed). */
+CN_EXTERN long counter_add(cn_req *req, long n);
