@@ -564,6 +564,33 @@ int cn__cache_revalidate_tag(cn__cache *c, const char *tag) {
   return rc;
 }
 
+int cn__cache_claim(cn__cache *c, const char *key, uint64_t ttl_ms) {
+  const cn__cache_store_ops *ops = c ? c->second.ops : NULL;
+  if (!ops || !ops->claim)
+    return 1;
+  int rc = ops->claim(c->second.self, key, ttl_ms);
+  if (rc != 1)
+    return rc != 0; /* CN_EIO: done here, as one process would */
+  /* Another instance may have stored the new value between our look and
+   * our claim: then there is nothing to do. */
+  char mem[1024];
+  cn__arena a;
+  cn__cval v;
+  cn__cstate st = CN__CACHE_MISS;
+  cn__arena_init(&a, mem, sizeof mem);
+  int fresh = !cn__cache_get(c, key, &a, &v, &st) && st == CN__CACHE_HIT;
+  cn__arena_reset(&a);
+  if (fresh)
+    ops->release(c->second.self, key);
+  return !fresh;
+}
+
+void cn__cache_release(cn__cache *c, const char *key) {
+  const cn__cache_store_ops *ops = c ? c->second.ops : NULL;
+  if (ops && ops->release)
+    ops->release(c->second.self, key);
+}
+
 /* Another instance's revalidation (or our own, heard back): its time, and
  * a place after every write this process made so far (tag_set's seq). */
 static void heard(void *arg, const char *tag, uint64_t ms) {

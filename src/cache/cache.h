@@ -93,6 +93,12 @@ typedef struct cn__cache_store_ops {
                   void *arg);
   int (*listen)(void *self, void (*on)(void *arg, const char *tag, uint64_t ms),
                 void *arg);
+  /* A shared store lets one instance at a time recompute a key (an ISR
+   * regeneration, a stale value's refresh): claim answers 1 when this
+   * instance got key for ttl_ms, 0 when another holds it, CN_EIO when it
+   * cannot tell; release gives it back. NULL for the others. */
+  int (*claim)(void *self, const char *key, uint64_t ttl_ms);
+  void (*release)(void *self, const char *key);
 } cn__cache_store_ops;
 
 typedef struct cn__cache_store {
@@ -158,6 +164,14 @@ int cn__cache_revalidate_tag(cn__cache *c, const char *tag);
 
 /* The time tag was last revalidated (0: never). */
 uint64_t cn__cache_tag_time(cn__cache *c, const char *tag);
+
+/* Recompute key here? 1 unless another instance sharing the store claimed
+ * it, or stored a fresh value meanwhile (0): alone, or when the store
+ * cannot tell, the work is done here, as one process would. A 1 is given
+ * back with cn__cache_release once the new value is stored. The claim
+ * lapses after ttl_ms. c may be NULL. */
+int cn__cache_claim(cn__cache *c, const char *key, uint64_t ttl_ms);
+void cn__cache_release(cn__cache *c, const char *key);
 
 /* Register POST /_cairn/revalidate on app (?tag=T or ?path=/p&type=...,
  * the secret as "Authorization: Bearer S" or ?secret=, compared with

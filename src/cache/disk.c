@@ -66,9 +66,6 @@
 #define TMP_PREFIX ".tmp-"
 #define TMP_MAX_AGE_S 3600
 
-#define FNV_OFFSET 0xcbf29ce484222325ULL
-#define FNV_PRIME 0x100000001b3ULL
-
 typedef struct disk {
   char *dir; /* no trailing slash (unless it is "/") */
   size_t dir_len;
@@ -78,16 +75,10 @@ static atomic_ulong tmp_counter;
 
 /* ----------------------------------------------------------- helpers */
 
-/* FNV-1a: every byte goes through a bijection of the state, so any one
- * changed byte changes the result; that, not strength against an attacker
- * (who could write a valid checksum), is what the file needs. */
-static uint64_t fnv(uint64_t h, const void *p, size_t n) {
-  const unsigned char *b = p;
-  for (size_t i = 0; i < n; i++)
-    h = (h ^ b[i]) * FNV_PRIME;
-  return h;
-}
-
+/* The checksum is FNV-1a (cn__fnv64): every byte goes through a bijection
+ * of the state, so any one changed byte changes the result; that, not
+ * strength against an attacker (who could write a valid checksum), is what
+ * the file needs. */
 static void put32(unsigned char *p, uint32_t v) {
   for (int i = 0; i < 4; i++)
     p[i] = (unsigned char)(v >> (8 * i));
@@ -256,7 +247,8 @@ static int read_entry(int fd, const struct stat *st, const char *key,
     rc = rc ? rc : CN_EPARSE;
     goto cleanup;
   }
-  uint64_t h = fnv(fnv(fnv(FNV_OFFSET, head, HEAD), kbuf, klen + 8), buf, n);
+  uint64_t h = cn__fnv64(
+      cn__fnv64(cn__fnv64(CN__FNV_OFFSET, head, HEAD), kbuf, klen + 8), buf, n);
   if (h != get64(sum))
     goto cleanup;
   rc = CN_ENOENT;
@@ -319,8 +311,8 @@ static int write_entry(int fd, const char *key, size_t klen, const void *data,
   put32(head + 4, VERSION);
   put32(head + 8, (uint32_t)klen);
   put64(dlen, len);
-  uint64_t h = fnv(fnv(fnv(fnv(FNV_OFFSET, head, HEAD), key, klen), dlen, 8),
-                   data, len);
+  uint64_t h = cn__fnv64(CN__FNV_OFFSET, head, HEAD);
+  h = cn__fnv64(cn__fnv64(cn__fnv64(h, key, klen), dlen, 8), data, len);
   put64(sum, h);
   int rc = write_all(fd, head, HEAD);
   if (!rc)

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <strings.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -33,8 +34,15 @@ static const char TAG_SCRIPT[] =
     "redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end "
     "redis.call('PUBLISH', KEYS[2], ARGV[2] .. ' ' .. ARGV[1]) return 1";
 
+/* Give a claim back only if it is still ours (it may have expired and
+ * been taken by another instance meanwhile). */
+static const char RELEASE_SCRIPT[] =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then "
+    "return redis.call('DEL', KEYS[1]) end return 0";
+
 typedef struct rstore {
   char host[256], password[256];
+  char me[40]; /* this instance, as its claims say */
   int port, db;
   pthread_mutex_t mu;
   redisContext *c;
@@ -130,6 +138,14 @@ static redisReply *command(rstore *r, const char *fmt, ...) {
   return NULL;
 }
 
+/* A value's sum: FNV-1a of its key and bytes, stored after them, so that
+ * a torn, changed or misplaced value (another program writing our keys)
+ * is never served. */
+static uint64_t sum_of(const char *key, const void *data, size_t len) {
+  return cn__fnv64(cn__fnv64(CN__FNV_OFFSET, key, strlen(key) + 1), data,
+                   len);
+}
+
 static int r_get(void *self, const char *key, void **data, size_t *len) {
   rstore *r = self;
   pthread_mutex_lock(&r->mu);
@@ -139,26 +155,47 @@ static int r_get(void *self, const char *key, void **data, size_t *len) {
            : rep->type != REDIS_REPLY_STRING ? CN_EIO
                                              : 0;
   if (!rc) {
-    *len = rep->len;
-    *data = cn__malloc(rep->len ? rep->len : 1);
-    if (*data)
-      memcpy(*data, rep->str, rep->len);
-    else
+    size_t n = rep->len >= 8 ? rep->len - 8 : 0;
+    uint64_t want = 0;
+    for (int i = 0; rep->len >= 8 && i < 8; i++)
+      want |= (uint64_t)(unsigned char)rep->str[n + i] << (8 * i);
+    if (rep->len < 8 || want != sum_of(key, rep->str, n)) {
+      rc = CN_EPARSE;
+    } else if ((*data = cn__malloc(n ? n : 1))) {
+      memcpy(*data, rep->str, n);
+      *len = n;
+    } else {
       rc = CN_ENOMEM;
+    }
   }
   freeReplyObject(rep);
+  if (rc == CN_EPARSE) { /* removed, as the store contract says */
+    fprintf(stderr, "cairn: cache: the value of %.200s in Redis fails its "
+                    "checksum: removed\n", key);
+    freeReplyObject(command(r, "DEL cairn:v:%b", key, strlen(key)));
+  }
   pthread_mutex_unlock(&r->mu);
   return rc;
 }
 
 static int r_put(void *self, const char *key, const void *data, size_t len) {
   rstore *r = self;
+  /* one SET of the value and its sum: no reader sees one without the
+   * other */
+  unsigned char *v = cn__malloc(len + 8);
+  if (!v)
+    return CN_ENOMEM;
+  memcpy(v, data, len);
+  uint64_t h = sum_of(key, data, len);
+  for (int i = 0; i < 8; i++)
+    v[len + i] = (unsigned char)(h >> (8 * i));
   pthread_mutex_lock(&r->mu);
-  redisReply *rep = command(r, "SET cairn:v:%b %b", key, strlen(key), data,
-                            len);
+  redisReply *rep = command(r, "SET cairn:v:%b %b", key, strlen(key), v,
+                            len + 8);
   int rc = rep && rep->type != REDIS_REPLY_ERROR ? 0 : CN_EIO;
   freeReplyObject(rep);
   pthread_mutex_unlock(&r->mu);
+  cn__free(v);
   return rc;
 }
 
@@ -187,6 +224,30 @@ static int r_tag_put(void *self, const char *tag, uint64_t ms) {
   freeReplyObject(rep);
   pthread_mutex_unlock(&r->mu);
   return rc;
+}
+
+/* One instance at a time recomputes a key: SET NX with an expiry, so a
+ * claim of an instance that died lapses. */
+static int r_claim(void *self, const char *key, uint64_t ttl_ms) {
+  rstore *r = self;
+  pthread_mutex_lock(&r->mu);
+  redisReply *rep = command(r, "SET cairn:claim:%b %s NX PX %llu", key,
+                            strlen(key), r->me, (unsigned long long)ttl_ms);
+  int rc = !rep || rep->type == REDIS_REPLY_ERROR ? CN_EIO
+           : rep->type == REDIS_REPLY_NIL         ? 0
+                                                  : 1;
+  freeReplyObject(rep);
+  pthread_mutex_unlock(&r->mu);
+  return rc;
+}
+
+static void r_release(void *self, const char *key) {
+  rstore *r = self;
+  pthread_mutex_lock(&r->mu);
+  redisReply *rep = command(r, "EVAL %s 1 cairn:claim:%b %s", RELEASE_SCRIPT,
+                            key, strlen(key), r->me);
+  freeReplyObject(rep);
+  pthread_mutex_unlock(&r->mu);
 }
 
 static int r_tag_load(void *self,
@@ -310,6 +371,8 @@ static const cn__cache_store_ops ops = {
     .tag_put = r_tag_put,
     .tag_load = r_tag_load,
     .listen = r_listen,
+    .claim = r_claim,
+    .release = r_release,
 };
 
 int cn__cache_redis(const char *url, cn__cache_store *out, char *err,
@@ -325,6 +388,15 @@ int cn__cache_redis(const char *url, cn__cache_store *out, char *err,
   }
   pthread_mutex_init(&r->mu, NULL);
   pthread_mutex_init(&r->smu, NULL);
+  unsigned char id[16];
+  if (getrandom(id, sizeof id, 0) != (ssize_t)sizeof id) {
+    snprintf(err, errlen, "CACHE_URL: no random bytes for this instance's "
+                          "name");
+    r_free(r);
+    return CN_ESYS;
+  }
+  for (size_t i = 0; i < sizeof id; i++)
+    snprintf(r->me + 2 * i, 3, "%02x", id[i]);
   if (!(r->c = connect_to(r, err, errlen))) {
     r_free(r);
     return CN_EIO;

@@ -132,6 +132,19 @@ int cn__parse_size(const char *s, size_t *out);
 int cn__b64url_encode(const void *p, size_t n, cn__buf *out);
 int cn__b64url_decode(cn_str s, cn__buf *out);
 
+/* --- hashing ----------------------------------------------------------- */
+
+/* FNV-1a, 64 bits: cheap, good enough for hash tables, ETags and
+ * checksums against torn or foreign bytes (not against anyone who could
+ * write a matching sum). Chain calls from CN__FNV_OFFSET. */
+#define CN__FNV_OFFSET 0xcbf29ce484222325ULL
+static inline uint64_t cn__fnv64(uint64_t h, const void *p, size_t n) {
+  const unsigned char *b = p;
+  for (size_t i = 0; i < n; i++)
+    h = (h ^ b[i]) * 0x100000001b3ULL;
+  return h;
+}
+
 /* --- tasks ------------------------------------------------------------- */
 
 /* Work for a task thread: fn(arg) runs once on some thread of a process-wide

@@ -45,10 +45,7 @@ struct pg_sets {
 };
 
 static uint64_t fnv(const char *s) {
-  uint64_t h = 1469598103934665603ull;
-  for (; *s; s++)
-    h = (h ^ (unsigned char)*s) * 1099511628211ull;
-  return h;
+  return cn__fnv64(CN__FNV_OFFSET, s, strlen(s));
 }
 
 static void drop(entry **b) {

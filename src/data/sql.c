@@ -145,13 +145,6 @@ int cn__sq_authorize(void *arg, int action, const char *a1, const char *a2,
 
 /* ------------------------------------------------------ statement cache */
 
-static uint64_t fnv1a(const char *s, size_t n) {
-  uint64_t h = 1469598103934665603ull;
-  for (size_t i = 0; i < n; i++)
-    h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
-  return h;
-}
-
 static void slot_free(cn__sq_stmt *e) {
   sqlite3_finalize(e->stmt);
   cn__free(e->sql);
@@ -194,7 +187,7 @@ static int only_blank(cn_db *db, const char *tail) {
  * does not prepare, is not one statement, or is refused. */
 static int stmt_get(cn_db *db, const char *sql, cn__sq_stmt **out) {
   size_t len = strlen(sql);
-  uint64_t h = fnv1a(sql, len);
+  uint64_t h = cn__fnv64(CN__FNV_OFFSET, sql, len);
   cn__sq_stmt *victim = &db->cache[0];
   const char *tail = NULL;
   for (int i = 0; i < CN__SQ_CACHE; i++) {

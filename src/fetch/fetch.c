@@ -178,11 +178,18 @@ static void refresh_forget(refresh *r) {
 static void refresh_run(void *arg) {
   refresh *r = arg;
   cn__fetch_reply reply;
+  cn__cache *c = cn__cache_global();
+  /* instances sharing the cache refresh it once between them */
+  if (!cn__cache_claim(c, r->key, 60000)) {
+    refresh_forget(r);
+    return;
+  }
   int rc = fetch_fresh(&r->spec, NULL, &r->pol, r->key, &reply);
   if (rc || reply.status < 200 || reply.status >= 300)
     fprintf(stderr, "cairn: refreshing fetch %.200s failed (%s): the stale "
                     "value is kept\n",
             r->spec.url, rc ? cn_fetch_error() : "not a 2xx answer");
+  cn__cache_release(c, r->key);
   cn__fetch_reply_free(&reply);
   refresh_forget(r);
 }

@@ -29,20 +29,12 @@ static uint32_t get_u32(const unsigned char *p) {
          (uint32_t)p[3] << 24;
 }
 
-static uint64_t fnv(const void *p, size_t n) {
-  const unsigned char *s = p;
-  uint64_t h = 0xcbf29ce484222325ull;
-  for (size_t i = 0; i < n; i++)
-    h = (h ^ s[i]) * 0x100000001b3ull;
-  return h;
-}
-
 /* "PG1", status, location length, etag (18 bytes), location, body. */
 #define HDR 29
 
 void cn__page_etag(const char *body, size_t len, char out[24]) {
   snprintf(out, 24, "\"%016llx\"",
-           (unsigned long long)fnv(body ? body : "", len));
+           (unsigned long long)cn__fnv64(CN__FNV_OFFSET, body ? body : "", len));
 }
 
 static int page_encode(const cn__pentry *e, cn__buf *o) {
@@ -194,8 +186,28 @@ static void regen_done(const char *key) {
   pthread_mutex_unlock(&regen_mu);
 }
 
+/* Instances sharing the cache (Redis) regenerate a page once between
+ * them: the one that claims it renders, the others keep answering with the
+ * stale page. The claim outlives a render that hangs by this much. */
+#define REGEN_CLAIM_MS 60000
+
 static void regen_run(void *arg) {
   regen_job *j = arg;
+  static _Thread_local char mem[512];
+  cn__arena a;
+  cn__arena_init(&a, mem, sizeof mem);
+  cn__cache *c = cn__cache_global();
+  char *claim = cache_key(&a, j->pg->set, j->key);
+  int mine = claim && cn__cache_claim(c, claim, REGEN_CLAIM_MS);
+  if (!mine) {
+    if (mine)
+      cn__cache_release(c, claim);
+    cn__arena_reset(&a);
+    regen_done(j->key);
+    cn__free(j->key);
+    cn__free(j);
+    return;
+  }
   cn_req *req = cn__req_detached(j->app, j->key);
   int ok = 0;
   if (req && !req->decision && req->hit.endpoint &&
@@ -211,6 +223,8 @@ static void regen_run(void *arg) {
             j->key, req && req->fail_msg ? ": " : "",
             req && req->fail_msg ? req->fail_msg : "");
   cn__req_free_detached(req);
+  cn__cache_release(c, claim);
+  cn__arena_reset(&a);
   regen_done(j->key);
   cn__free(j->key);
   cn__free(j);

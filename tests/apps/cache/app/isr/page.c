@@ -8,6 +8,7 @@
 
 static int load(cn_req *req, json_t **props) {
   struct timespec ts = {0, 100000000};
+  counter_bump("isr-start"); /* before the wait: every render under way */
   nanosleep(&ts, NULL);
   if (counter_get("isr-fail") % 2)
     return cn_fail(req, "the regeneration was told to fail");
