@@ -80,18 +80,27 @@ function killSync(pid, sig, ms = 3000) {
 
 // ---------------------------------------------------------------- helpers
 
-// A free loopback port: bind port 0, read it, close. (Another process could
-// take it before the server binds it; on loopback in a test run it doesn't.)
-export function freePort() {
-  return new Promise((res, rej) => {
+// A free loopback port for a server started next. Taken below the
+// kernel's ephemeral range (32768 and up here), where no outbound
+// connection's source port and no server listening on port 0 can land
+// between our close and its bind: a random one that listens, else port 0's.
+export async function freePort() {
+  const tryListen = (port) => new Promise((res) => {
     const s = net.createServer();
     s.unref();
-    s.on('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => res(port));
+    s.on('error', () => res(null));
+    s.listen(port, '127.0.0.1', () => {
+      const got = s.address().port;
+      s.close(() => res(got));
     });
   });
+  for (let i = 0; i < 20; i++) {
+    const port = await tryListen(20000 + Math.floor(Math.random() * 12000));
+    if (port) return port;
+  }
+  const port = await tryListen(0);
+  if (!port) throw new Error('freePort: no port can be bound on 127.0.0.1');
+  return port;
 }
 
 // A program from PATH or the sbin folders (HAProxy is in /usr/sbin, which a
@@ -461,6 +470,18 @@ function parseResp(buf, i) {
 // ('show stat', 'disable server be/s0'), serverStates(): {s0: 'UP', ...}, and
 // allUp(): resolves once every server has passed a health check.
 export async function startHaproxy(backends, opts = {}) {
+  // Its port comes from freePort(): another process may take it first, and
+  // HAProxy then stops at once; it is started again on another.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startHaproxyOnce(backends, opts);
+    } catch (e) {
+      if (attempt >= 3 || !/exited before it was ready[\s\S]*(cannot bind|Address already in use)/.test(e.message)) throw e;
+    }
+  }
+}
+
+async function startHaproxyOnce(backends, opts) {
   const t0 = performance.now();
   const bin = which('haproxy', 'the HAProxy load balancer');
   if (!Array.isArray(backends) || backends.length === 0) throw new Error('startHaproxy: no backends');
@@ -514,7 +535,9 @@ export async function startHaproxy(backends, opts = {}) {
   const { proc, exited } = launch(bin, ['-db', '-f', cfg], { dir, log });
   const stop = stopper({ proc, exited, dir, sig: 'SIGTERM' });
   try {
-    await waitReady('haproxy', proc, log, () => tcpOpen(port), opts.timeoutMs || 15000);
+    // the admin socket too: HAProxy may accept on the port a moment before
+    // it has made the socket (CI under ASan saw allUp() find none)
+    await waitReady('haproxy', proc, log, async () => existsSync(sock) && tcpOpen(port), opts.timeoutMs || 15000);
   } catch (e) {
     await stop();
     throw e;
