@@ -1024,6 +1024,12 @@ typedef struct cn_config {
    * the default, is 1 under `cairn start` and 0 under `cairn dev` (or a
    * server started with --dev). */
   int data_exclusive;
+  /* "data": {"inline_query_us": N}: a query function whose recent runs
+   * averaged under N microseconds runs on the I/O thread that read the
+   * request, skipping the hop to a handler thread (SQLite only); a run
+   * that takes long sends it back to the pool. 0 never runs a query
+   * inline. Default 60. */
+  int data_inline_query_us;
 } cn_config;
 
 /* Fill config with the defaults listed above. */

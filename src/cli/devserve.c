@@ -219,6 +219,7 @@ static int open_data(serve *s, const cn__cli *c) {
                      .url = cn_env("DATABASE_URL"),
                      .default_path = ".cairn/data.db",
                      .durability_full = s->cfg.data_durability_full,
+                     .inline_query_us = s->cfg.data_inline_query_us,
                      /* dev shares the file unless told: the sqlite3
                       * shell beside `cairn dev` is the common case */
                      .shared = s->cfg.data_exclusive != 1,

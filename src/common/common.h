@@ -164,8 +164,9 @@ int cn__task_run(cn__task *t);
 
 /* --- time -------------------------------------------------------------- */
 
-/* Milliseconds on a monotonic clock, and seconds since the epoch. */
+/* Milliseconds, and microseconds, on a monotonic clock. */
 uint64_t cn__now_ms(void);
+uint64_t cn__now_us(void);
 /* An IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT") into out[30]. */
 void cn__http_date(int64_t epoch_seconds, char out[30]);
 /* Parse an IMF-fixdate; 0 or CN_EINVAL. */

@@ -16,6 +16,7 @@ void cn_config_init(cn_config *c) {
   c->port = 3000;
   c->access_log = 1;
   c->data_exclusive = -1;
+  c->data_inline_query_us = 60;
   c->limits = (cn_limits){
       .request_line = 8 * 1024,
       .header_bytes = 16 * 1024,
@@ -212,7 +213,8 @@ static int set_actions(cn_config *c, json_t *v, char *err, size_t n) {
   return 0;
 }
 
-/* "data": {"durability": "normal" | "full", "exclusive": bool}. */
+/* "data": {"durability": "normal" | "full", "exclusive": bool,
+ * "inline_query_us": N}. */
 static int set_data(cn_config *c, json_t *v, char *err, size_t n) {
   const char *k;
   json_t *x;
@@ -224,6 +226,14 @@ static int set_data(cn_config *c, json_t *v, char *err, size_t n) {
         return fail(err, n, "cairn.json: \"data.%s\" must be true or "
                             "false", k);
       c->data_exclusive = json_is_true(x);
+      continue;
+    }
+    if (!strcmp(k, "inline_query_us")) {
+      if (!json_is_integer(x) || json_integer_value(x) < 0 ||
+          json_integer_value(x) > 1000000)
+        return fail(err, n, "cairn.json: \"data.%s\" must be a whole "
+                            "number of microseconds from 0 to 1000000", k);
+      c->data_inline_query_us = (int)json_integer_value(x);
       continue;
     }
     if (strcmp(k, "durability"))

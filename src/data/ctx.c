@@ -415,7 +415,10 @@ int cn__data_run(cn_ctx *ctx, cn__call *c) {
     json_t *empty = c->args ? NULL : json_object();
     if (!c->args)
       r.args = empty;
+    uint64_t t0 = top ? cn__now_us() : 0;
     rc = r.args ? execute(ctx, &r) : CN_ENOMEM;
+    if (top)
+      cn__fn_ran(&ctx->d->fns, c->fn, cn__now_us() - t0);
     json_decref(empty);
     if (rc)
       classify(&callee, &r, rc);

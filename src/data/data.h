@@ -92,6 +92,10 @@ typedef struct cn__fn {
 typedef struct cn__fns {
   cn__fn *v; /* sorted by path */
   size_t n;
+  /* per function (same index): how long its recent top-level runs took,
+   * in microseconds, as a moving average (UINT32_MAX: not yet known).
+   * Short queries run on the I/O thread (cn__fn_inline_ok). */
+  _Atomic uint32_t *recent_us;
 } cn__fns;
 
 #define CN__FN_NAME_MAX 64 /* of a module's or a function's name */
@@ -120,6 +124,15 @@ void cn__fns_free(cn__fns *r);
 /* The function at path, NULL when none. Any thread (read-only). */
 const cn__fn *cn__fns_find(const cn__fns *r, cn_str path);
 
+/* Record a run of fn that took us microseconds. */
+void cn__fn_ran(const cn__fns *r, const cn__fn *fn, uint64_t us);
+/* 1 when fn's recent runs averaged under limit_us: it may then run on the
+ * I/O thread when a reader is free, for the hop to a handler thread and
+ * back costs about as much as such a query. A run that takes long raises
+ * the average at once (by a quarter of it), so a query that grew slow goes
+ * back to the pool. */
+int cn__fn_inline_ok(const cn__fns *r, const cn__fn *fn, int limit_us);
+
 /* What cn__data_open needs. */
 typedef struct cn__data_opts {
   const cn_manifest_data *mods;
@@ -131,6 +144,7 @@ typedef struct cn__data_opts {
   int durability_full;
   int shared; /* cn__store_opts.shared */
   int dev;     /* 500 answers carry their detail */
+  int inline_query_us; /* cn_config.data_inline_query_us */
   /* Prerendering at build: no database is opened now; the first call
    * opens a scratch one at scratch_path (removed before and after) with
    * the migrations applied, so loaders that read data can run; the pages
@@ -143,6 +157,7 @@ typedef struct cn__data {
   cn__fns fns;
   cn__store *store; /* NULL until opened (scratch) */
   int dev;
+  int inline_query_us; /* see cn__fn_inline_ok */
   /* prerender's lazily opened scratch database */
   char *scratch_path;
   const cn_manifest_migration *migrations;

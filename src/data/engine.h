@@ -34,6 +34,10 @@ typedef struct cn__engine {
                cn__rwset *reads, cn__rwset *writes, uint64_t *commit_ts);
   int (*on_commit)(cn__store *st, cn__store_commit_fn *fn, void *arg);
   uint64_t (*ts)(const cn__store *st);
+  /* 1 when a read would start at once, with no network round trip and no
+   * wait for a connection: a short query may then run on an I/O thread.
+   * NULL: never (PostgreSQL). */
+  int (*read_ready)(cn__store *st);
   /* cn_db_all/one/value/exec: shape says which (db is not NULL). */
   int (*call)(cn_db *db, int shape, json_t **out, int64_t *changes,
               const char *sql, size_t nargs, const cn_val *args);

@@ -171,8 +171,11 @@ int cn__fns_build(const cn_manifest_data *mods, size_t n, cn__fns *out,
     for (size_t j = 0; j < CN__ARRAY_LEN(m->def->fns); j++)
       total += m->def->fns[j].name || m->def->fns[j].fn;
   }
-  if (total && !(out->v = cn__calloc(total, sizeof(cn__fn))))
+  if (total && (!(out->v = cn__calloc(total, sizeof(cn__fn))) ||
+                !(out->recent_us = cn__calloc(total, sizeof(*out->recent_us)))))
     return CN_ENOMEM;
+  for (size_t i = 0; i < total; i++)
+    atomic_init(&out->recent_us[i], UINT32_MAX);
   for (size_t i = 0; i < n; i++) {
     const cn_manifest_data *m = &mods[i];
     for (size_t j = 0; m->def && j < CN__ARRAY_LEN(m->def->fns); j++) {
@@ -200,7 +203,20 @@ int cn__fns_build(const cn_manifest_data *mods, size_t n, cn__fns *out,
 
 void cn__fns_free(cn__fns *r) {
   cn__free(r->v);
+  cn__free((void *)r->recent_us);
   memset(r, 0, sizeof(*r));
+}
+
+void cn__fn_ran(const cn__fns *r, const cn__fn *fn, uint64_t us) {
+  _Atomic uint32_t *p = &r->recent_us[fn - r->v];
+  uint32_t s = us > 1000000 ? 1000000 : (uint32_t)us, old = atomic_load(p);
+  /* Racing writers may lose a sample; an average needs no more. */
+  atomic_store(p, old == UINT32_MAX ? s : (old / 4) * 3 + s / 4);
+}
+
+int cn__fn_inline_ok(const cn__fns *r, const cn__fn *fn, int limit_us) {
+  return limit_us > 0 &&
+         atomic_load(&r->recent_us[fn - r->v]) < (uint32_t)limit_us;
 }
 
 const cn__fn *cn__fns_find(const cn__fns *r, cn_str path) {

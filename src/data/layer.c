@@ -64,6 +64,7 @@ int cn__data_open(const cn__data_opts *o, cn__data **out, char *err,
   pthread_cond_init(&d->idle, &ca);
   pthread_condattr_destroy(&ca);
   d->dev = o->dev;
+  d->inline_query_us = o->inline_query_us;
   int rc = cn__fns_build(o->mods, o->nmods, &d->fns, err, errlen);
   if (!rc && o->scratch_path) {
     d->migrations = o->migrations;

@@ -407,6 +407,15 @@ static uint64_t sq_ts(const cn__store *st) {
 
 /* ----------------------------------------------------------------- reads */
 
+/* More than one idle reader: one for this read, and room for another
+ * thread's, so an I/O thread that reads now is unlikely to wait. */
+static int sq_read_ready(cn__store *st) {
+  pthread_mutex_lock(&st->rmu);
+  int ready = st->nidle > 1 && !st->rclosing;
+  pthread_mutex_unlock(&st->rmu);
+  return ready;
+}
+
 static cn_db *reader_take(cn__store *st) {
   cn_db *db = NULL;
   pthread_mutex_lock(&st->rmu);
@@ -495,6 +504,7 @@ static int sq_claims(const char *url) {
 
 const cn__engine cn__sqlite_engine = {
     .name = "sqlite",
+    .read_ready = sq_read_ready,
     .claims = sq_claims,
     .open = sq_open,
     .close = sq_close,

@@ -105,6 +105,12 @@ uint64_t cn__store_ts(const cn__store *st) {
   return st ? CN__ENGINE_OF(st)->ts(st) : 0;
 }
 
+int cn__store_read_ready(cn__store *st) {
+  return st && CN__ENGINE_OF(st)->read_ready
+             ? CN__ENGINE_OF(st)->read_ready(st)
+             : 0;
+}
+
 /* ------------------------------------------------ cn_db_* of <cairn.h> */
 
 static int call(cn_db *db, int shape, json_t **out, int64_t *changes,

@@ -249,4 +249,9 @@ const char *cn__db_error(const cn_db *db);
 /* The last commit's timestamp (0 before any). */
 uint64_t cn__store_ts(const cn__store *st);
 
+/* 1 when a read would start at once, without network I/O or waiting for a
+ * connection (an idle SQLite reader); 0 otherwise, and always on
+ * PostgreSQL. A hint: it may be stale by the time the read starts. */
+int cn__store_read_ready(cn__store *st);
+
 #endif

@@ -239,6 +239,7 @@ static int setup_data(cn_app *app, const cn_manifest *m, const cn_config *cfg,
                      .url = cn_env("DATABASE_URL"),
                      .default_path = ".cairn/data.db",
                      .durability_full = cfg->data_durability_full,
+                     .inline_query_us = cfg->data_inline_query_us,
                      .shared = cfg->data_exclusive == 0 ||
                                (cfg->data_exclusive < 0 && cfg->dev),
                      .dev = cfg->dev,

@@ -192,6 +192,18 @@ int cn_app_route(cn_app *app, const char *method, const char *path,
   return 0;
 }
 
+int cn__app_route_inline(cn_app *app, const char *method, const char *path,
+                         int (*inline_if)(cn_req *req)) {
+  int m = strcmp(method, "*") ? cn__method_index(cn__cstr(method))
+                              : CN__M_ANY;
+  cn__endpoint *e = m >= 0 ? endpoint_find(app, path) : NULL;
+  cn__table *t = e ? atomic_load(&e->table) : NULL;
+  if (!t || !t->slots[m].handler)
+    return CN_ENOENT;
+  t->slots[m].inline_if = inline_if; /* not yet published to any thread */
+  return 0;
+}
+
 int cn_app_add(cn_app *app, const char *pattern, const char *source,
                const cn_route_def *def, char *err, size_t errlen) {
   if (!app || !pattern || !def)

@@ -246,7 +246,10 @@ static int route_phase(cn__conn *c, cn_req *req) {
     r = &c->loop->server->app->not_found;
   if (!r)
     return after_run(c, req); /* routing itself answers */
-  return run(c, req, r->config.nonblocking);
+  return run(c, req,
+             r->config.nonblocking ||
+                 (r->inline_if &&
+                  c->loop->nconns <= CN__INLINE_MAX_CONNS && r->inline_if(req)));
 }
 
 /* A complete request. Returns 1 when parsing may go on. */

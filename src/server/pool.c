@@ -176,6 +176,7 @@ static void *worker(void *arg) {
   cn__pool_worker *w = arg;
   cn__pool *p = w->pool;
   cn_req *req;
+  pthread_setname_np(pthread_self(), "cairn-handler");
   cn__current_loop = NULL;
   while ((req = seek(p, w))) {
     cn__req_run_handler(req);

@@ -130,6 +130,10 @@ static void drain_events(uv_async_t *a) {
 
 static void *loop_main(void *arg) {
   cn__loop *l = arg;
+  char name[16];
+  /* what top -H and /proc/<pid>/task/<tid>/comm show */
+  snprintf(name, sizeof name, "cairn-io-%d", l->index);
+  pthread_setname_np(pthread_self(), name);
   cn__current_loop = l;
   uv_run(&l->uv, UV_RUN_DEFAULT);
   return NULL;

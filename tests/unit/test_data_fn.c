@@ -222,6 +222,32 @@ static const def_case defs[] = {
                 "missing)"},
 };
 
+/* The moving average that sends short queries to the I/O thread: unknown
+ * is never short, one slow run is enough to leave, several short ones are
+ * needed to come back, and each function keeps its own. */
+TEST(inline_average) {
+  cn_manifest_data mods[] = {{"tasks", "data/tasks.c", &tasks}};
+  cn__fns r;
+  char err[256] = "";
+  CHECK_EQ_INT(cn__fns_build(mods, 1, &r, err, sizeof err), 0);
+  const cn__fn *a = cn__fns_find(&r, CN_STR("tasks:list"));
+  const cn__fn *b = cn__fns_find(&r, CN_STR("tasks:add"));
+  CHECK(!cn__fn_inline_ok(&r, a, 60));
+  cn__fn_ran(&r, a, 20);
+  CHECK(cn__fn_inline_ok(&r, a, 60));
+  CHECK(!cn__fn_inline_ok(&r, a, 0)); /* 0: never */
+  CHECK(!cn__fn_inline_ok(&r, b, 60));
+  cn__fn_ran(&r, a, 5000);            /* one slow run */
+  CHECK(!cn__fn_inline_ok(&r, a, 60));
+  int runs = 0;
+  while (!cn__fn_inline_ok(&r, a, 60) && runs < 100)
+    cn__fn_ran(&r, a, 20), runs++;
+  CHECK(runs > 3 && runs < 30);
+  cn__fn_ran(&r, a, UINT64_MAX);      /* capped, not wrapped */
+  CHECK(!cn__fn_inline_ok(&r, a, 60));
+  cn__fns_free(&r);
+}
+
 TEST(definitions_checked) {
   for (size_t i = 0; i < CN__ARRAY_LEN(defs); i++) {
     cn_manifest_data m = {defs[i].module, "data/m.c", defs[i].def};
@@ -285,6 +311,7 @@ TEST(kind_names) {
 int main(void) {
   RUN(path_syntax);
   RUN(lookup);
+  RUN(inline_average);
   RUN(definitions_checked);
   RUN(duplicates_across_a_manifest);
   RUN(full_module);

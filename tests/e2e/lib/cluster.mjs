@@ -8,8 +8,15 @@ import { startHaproxy } from '../../lib/services.mjs';
 
 export async function cluster(dir, env, { n = 3 } = {}) {
   const nodes = await Promise.all(Array.from({ length: n }, () => start(dir, { env })));
-  const lb = await startHaproxy(nodes.map((s) => s.port));
-  await lb.allUp();
+  let lb;
+  try {
+    lb = await startHaproxy(nodes.map((s) => s.port));
+    await lb.allUp();
+  } catch (e) { // leave no instance running behind a failed start
+    for (const s of nodes) await s.stop();
+    if (lb) await lb.stop();
+    throw e;
+  }
   return {
     url: lb.url,
     port: lb.port,
