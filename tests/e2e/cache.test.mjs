@@ -84,18 +84,23 @@ before(async () => {
   if (many) {
     redis = await startRedis();
     counters = mkdtempSync(join(tmpdir(), 'cairn-counters-'));
-    srv = await cluster(dir, clusterEnv());
-  } else {
-    const proc = spawn(join(dir, '.cairn', 'server'), [], {
-      cwd: dir,
-      env: serverEnv(),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    srv = new Server(proc, { root: dir, cleanup: () => {} }, true);
-    await srv.ready(20000);
   }
+  srv = await serve();
   await setClock(Date.now());
 });
+
+// The built app's server, or its three instances behind the balancer.
+async function serve() {
+  if (many) return cluster(dir, clusterEnv());
+  const proc = spawn(join(dir, '.cairn', 'server'), [], {
+    cwd: dir,
+    env: serverEnv(),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const s = new Server(proc, { root: dir, cleanup: () => {} }, true);
+  await s.ready(20000);
+  return s;
+}
 
 const testEnv = () => ({
   CAIRN_TEST_CLOCK: '1', CAIRN_REVALIDATE_SECRET: 's3cret',
@@ -254,18 +259,7 @@ test('the revalidation webhook: 401 without the secret or with a wrong one, 200 
 // every instance (the same Redis).
 async function restart() {
   await srv.stop();
-  if (many) {
-    srv = await cluster(dir, clusterEnv());
-    await setClock(now);
-    return;
-  }
-  const proc = spawn(join(dir, '.cairn', 'server'), [], {
-    cwd: dir,
-    env: serverEnv(),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  srv = new Server(proc, { root: dir, cleanup: () => {} }, true);
-  await srv.ready(20000);
+  srv = await serve();
   await setClock(now);
 }
 
