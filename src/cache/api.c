@@ -44,9 +44,6 @@ static int keep(cn__cache *c, const char *key, const json_t *value,
   return rc;
 }
 
-/* How long a refresh may hold its key against the other instances. */
-#define CLAIM_MS 60000
-
 /* A stale value was returned; its function runs again here, without the
  * request (which may be gone): fn is given req NULL. */
 static void refresh_run(void *arg) {
@@ -54,7 +51,7 @@ static void refresh_run(void *arg) {
   json_t *out = NULL;
   cn__cache *c = cn__cache_global();
   /* instances sharing the cache refresh it once between them */
-  if (!c || !cn__cache_claim(c, r->key, CLAIM_MS)) {
+  if (!c || !cn__cache_claim(c, r->key)) {
     refresh_free(r);
     return;
   }

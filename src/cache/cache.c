@@ -564,11 +564,11 @@ int cn__cache_revalidate_tag(cn__cache *c, const char *tag) {
   return rc;
 }
 
-int cn__cache_claim(cn__cache *c, const char *key, uint64_t ttl_ms) {
+int cn__cache_claim(cn__cache *c, const char *key) {
   const cn__cache_store_ops *ops = c ? c->second.ops : NULL;
   if (!ops || !ops->claim)
     return 1;
-  int rc = ops->claim(c->second.self, key, ttl_ms);
+  int rc = ops->claim(c->second.self, key, CN__CACHE_CLAIM_MS);
   if (rc != 1)
     return rc != 0; /* CN_EIO: done here, as one process would */
   /* Another instance may have stored the new value between our look and

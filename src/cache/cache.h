@@ -168,9 +168,10 @@ uint64_t cn__cache_tag_time(cn__cache *c, const char *tag);
 /* Recompute key here? 1 unless another instance sharing the store claimed
  * it, or stored a fresh value meanwhile (0): alone, or when the store
  * cannot tell, the work is done here, as one process would. A 1 is given
- * back with cn__cache_release once the new value is stored. The claim
- * lapses after ttl_ms. c may be NULL. */
-int cn__cache_claim(cn__cache *c, const char *key, uint64_t ttl_ms);
+ * back with cn__cache_release once the new value is stored; a claim whose
+ * instance died lapses after CN__CACHE_CLAIM_MS. c may be NULL. */
+#define CN__CACHE_CLAIM_MS 60000
+int cn__cache_claim(cn__cache *c, const char *key);
 void cn__cache_release(cn__cache *c, const char *key);
 
 /* Register POST /_cairn/revalidate on app (?tag=T or ?path=/p&type=...,

@@ -180,7 +180,7 @@ static void refresh_run(void *arg) {
   cn__fetch_reply reply;
   cn__cache *c = cn__cache_global();
   /* instances sharing the cache refresh it once between them */
-  if (!cn__cache_claim(c, r->key, 60000)) {
+  if (!cn__cache_claim(c, r->key)) {
     refresh_forget(r);
     return;
   }

@@ -186,22 +186,17 @@ static void regen_done(const char *key) {
   pthread_mutex_unlock(&regen_mu);
 }
 
-/* Instances sharing the cache (Redis) regenerate a page once between
- * them: the one that claims it renders, the others keep answering with the
- * stale page. The claim outlives a render that hangs by this much. */
-#define REGEN_CLAIM_MS 60000
-
 static void regen_run(void *arg) {
   regen_job *j = arg;
   static _Thread_local char mem[512];
   cn__arena a;
   cn__arena_init(&a, mem, sizeof mem);
   cn__cache *c = cn__cache_global();
+  /* Instances sharing the cache (Redis) regenerate a page once between
+   * them: the one that claims it renders, the others keep answering with
+   * the stale page. */
   char *claim = cache_key(&a, j->pg->set, j->key);
-  int mine = claim && cn__cache_claim(c, claim, REGEN_CLAIM_MS);
-  if (!mine) {
-    if (mine)
-      cn__cache_release(c, claim);
+  if (!claim || !cn__cache_claim(c, claim)) {
     cn__arena_reset(&a);
     regen_done(j->key);
     cn__free(j->key);
