@@ -190,8 +190,9 @@ static int h_query(cn_req *req, cn_res *res) {
 }
 
 /* The "path" of a body as a client writes it ({"path":"m:f",...}): found
- * by a scan, not a parse; anything unusual (escapes, spaces in odd places)
- * is simply not found, and the request goes to the pool as any other. */
+ * by a scan, not a parse, for a hint only (the handler parses the body
+ * itself); anything unusual (escapes, spaces in odd places) is simply not
+ * found, and the request goes to the pool as any other. */
 static cn_str body_path(cn_str b) {
   static const char key[] = "\"path\"";
   const char *p = b.ptr, *end = b.ptr + b.len;
@@ -218,7 +219,8 @@ static int query_inline(cn_req *req) {
   cn__data *d = cn__data_global();
   cn_str path = body_path(cn_req_body(req));
   const cn__fn *fn = d && path.ptr ? cn__fns_find(&d->fns, path) : NULL;
-  return fn && fn->def->kind == CN_QUERY && cn__fn_inline_ok(&d->fns, fn, d->inline_query_us) &&
+  return fn && fn->def->kind == CN_QUERY &&
+         cn__fn_inline_ok(&d->fns, fn, d->inline_query_us) &&
          cn__store_read_ready(cn__data_store(d));
 }
 static int h_mutation(cn_req *req, cn_res *res) {
