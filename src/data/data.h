@@ -124,6 +124,12 @@ void cn__fns_free(cn__fns *r);
 /* The function at path, NULL when none. Any thread (read-only). */
 const cn__fn *cn__fns_find(const cn__fns *r, cn_str path);
 
+/* The "path" of a request body as a client writes it ({"path":"m:f",...}):
+ * found by a scan, not a parse, as a hint for where to run the call (the
+ * handler parses the body itself); anything unusual (escapes, spaces in
+ * odd places) is simply not found: {NULL, 0}. The slice points into b. */
+cn_str cn__data_body_path(cn_str b);
+
 /* Record a run of fn that took us microseconds. */
 void cn__fn_ran(const cn__fns *r, const cn__fn *fn, uint64_t us);
 /* 1 when fn's recent runs averaged under limit_us: it may then run on the

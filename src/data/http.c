@@ -189,11 +189,7 @@ static int h_query(cn_req *req, cn_res *res) {
   return handle(req, res, CN_QUERY);
 }
 
-/* The "path" of a body as a client writes it ({"path":"m:f",...}): found
- * by a scan, not a parse, for a hint only (the handler parses the body
- * itself); anything unusual (escapes, spaces in odd places) is simply not
- * found, and the request goes to the pool as any other. */
-static cn_str body_path(cn_str b) {
+cn_str cn__data_body_path(cn_str b) {
   static const char key[] = "\"path\"";
   const char *p = b.ptr, *end = b.ptr + b.len;
   while (p && (p = memmem(p, (size_t)(end - p), key, sizeof key - 1))) {
@@ -217,7 +213,7 @@ static cn_str body_path(cn_str b) {
  * hop to a handler thread and back would cost as much as the query. */
 static int query_inline(cn_req *req) {
   cn__data *d = cn__data_global();
-  cn_str path = body_path(cn_req_body(req));
+  cn_str path = cn__data_body_path(cn_req_body(req));
   const cn__fn *fn = d && path.ptr ? cn__fns_find(&d->fns, path) : NULL;
   return fn && fn->def->kind == CN_QUERY &&
          cn__fn_inline_ok(&d->fns, fn, d->inline_query_us) &&
