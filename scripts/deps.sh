@@ -10,10 +10,10 @@ libssl-dev libpcre2-dev libcurl4-openssl-dev libsqlite3-dev libjwt-dev libwslay-
 libpq-dev libhiredis-dev"
 case $need in
   test|bench) pkgs="$pkgs clang libclang-rt-14-dev curl nodejs npm chromium fonts-liberation \
-postgresql redis-server haproxy" ;;
+postgresql redis-server haproxy nginx-light" ;;
 esac
 case $need in
-  bench) pkgs="$pkgs nginx-light wrk" ;;
+  bench) pkgs="$pkgs wrk" ;;
 esac
 
 missing=""
@@ -30,7 +30,7 @@ if [ -n "$missing" ]; then
     echo "cairn: installing$missing" >&2
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    # The tests start their own PostgreSQL, Redis and HAProxy (loopback,
+    # The tests start their own PostgreSQL, Redis, HAProxy and nginx (loopback,
     # ephemeral ports), so the daemons these packages would start system-wide
     # stay down: policy-rc.d refuses every start during the install (unless
     # the machine has its own), and on systemd they are not enabled for boot.
@@ -42,8 +42,8 @@ if [ -n "$missing" ]; then
     # shellcheck disable=SC2086
     apt-get install -y -qq --no-install-recommends $missing >/dev/null
     daemons=""
-    for p in postgresql redis-server haproxy; do
-      case " $missing " in *" $p "*) daemons="$daemons $p";; esac
+    for p in postgresql redis-server haproxy nginx-light; do
+      case " $missing " in *" $p "*) daemons="$daemons ${p%-light}";; esac
     done
     if [ -n "$daemons" ] && [ -d /run/systemd/system ]; then
       # shellcheck disable=SC2086

@@ -19,12 +19,13 @@
 // package), their folder chowned to it; otherwise as the current user.
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import {
-  accessSync, chownSync, closeSync, constants, existsSync, mkdtempSync, openSync,
+  accessSync, chownSync, closeSync, constants, existsSync, mkdirSync, mkdtempSync, openSync,
   readFileSync, readdirSync, rmSync, statSync, writeFileSync,
 } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const INSTALL = 'run scripts/deps.sh test';
 
@@ -578,4 +579,46 @@ async function startHaproxyOnce(backends, opts) {
     },
     stop,
   };
+}
+
+// ---------------------------------------------------------------- nginx
+
+// nginx in front of backends (ports), with the server block docs/deploy.md
+// gives users, read from that file: its upstream's servers become the
+// backends and its `listen 80` a free loopback port; the rest is as
+// written, so the documented configuration is the tested one. Wrapped in
+// what a whole nginx.conf needs (no daemon, paths in a temporary folder).
+export async function startNginx(backends, opts = {}) {
+  const bin = which('nginx', 'the nginx web server');
+  const doc = readFileSync(join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'docs', 'deploy.md'), 'utf8');
+  const block = doc.match(/\nnginx[^\n]*\n[\s\S]*?```\n([\s\S]*?)```/)?.[1];
+  if (!block || !/upstream cairn \{[^}]*\}/.test(block) || !/listen 80;/.test(block)) {
+    throw new Error('startNginx: docs/deploy.md has no nginx block with `upstream cairn {...}` and `listen 80;`');
+  }
+  for (let attempt = 1; ; attempt++) {
+    const dir = mkdtempSync(join(tmpdir(), 'cairn-nginx-'));
+    mkdirSync(join(dir, 'logs')); // where nginx logs before it reads error_log
+    const log = join(dir, 'error.log');
+    const port = await freePort();
+    const server = block
+      .replace(/upstream cairn \{[^}]*\}/, `upstream cairn { ${backends.map((p) => `server 127.0.0.1:${p};`).join(' ')} }`)
+      .replace('listen 80;', `listen 127.0.0.1:${port};`);
+    writeFileSync(join(dir, 'nginx.conf'), [
+      'daemon off;', 'master_process off;', `pid ${join(dir, 'nginx.pid')};`, `error_log ${log} warn;`,
+      'events { worker_connections 1024; }',
+      'http {', '  access_log off;',
+      ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `  ${t}_temp_path ${join(dir, t)};`),
+      server, '}', '',
+    ].join('\n'));
+    const { proc, exited } = launch(bin, ['-p', dir, '-c', join(dir, 'nginx.conf')], { dir, log: join(dir, 'out.log') });
+    const stop = stopper({ proc, exited, dir, sig: 'SIGQUIT' });
+    try {
+      await waitReady('nginx', proc, log, () => tcpOpen(port), opts.timeoutMs || 15000);
+    } catch (e) {
+      await stop();
+      if (attempt < 3 && /exited before it was ready[\s\S]*Address already in use/.test(e.message)) continue;
+      throw e;
+    }
+    return { url: `http://127.0.0.1:${port}`, port, dir, log, pid: proc.pid, proc, stop };
+  }
 }
