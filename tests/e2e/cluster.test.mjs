@@ -182,3 +182,61 @@ describe('three instances behind a load balancer', () => {
     assert.ok(reconnected >= 1, 'the victim\'s pages lost their socket and made another');
   });
 });
+
+// The example app's sign-in, through HAProxy in front of three instances
+// of it on PostgreSQL: a token one instance signs (its .env's secret, the
+// same file for all) is good on every instance, and so is the session
+// cookie its sign-in form sets, whichever instance rendered the form.
+describe('the example app\'s sign-in across instances', () => {
+  let ex, exNodes = [], exLb;
+  before(async () => {
+    const { cpSync, mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { REPO } = await import('./lib/server.mjs');
+    ex = mkdtempSync(join(tmpdir(), 'cairn-example-cluster-'));
+    cpSync(join(REPO, 'examples', 'app'), ex, { recursive: true, filter: (f) => !f.includes('/.cairn') });
+    await build(ex);
+    const env = { DATABASE_URL: await pg.createDatabase('example_cluster'), CAIRN_ACTIONS_KEY: KEY };
+    exNodes = await Promise.all([0, 1, 2].map(() => start(ex, { env })));
+    exLb = await startHaproxy(exNodes.map((n) => n.port));
+    await exLb.allUp();
+  });
+  after(async () => {
+    for (const n of exNodes) await stop(n);
+    if (exLb) await exLb.stop();
+    if (ex) (await import('node:fs')).rmSync(ex, { recursive: true, force: true });
+  });
+
+  test('a token signed by one instance is accepted by each', async () => {
+    const { token } = await json(`${exLb.url}/api/auth/token`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user: 'ann' }),
+    });
+    assert.ok(token);
+    const auth = { authorization: `Bearer ${token}` };
+    const ids = [];
+    for (let i = 0; i < 6; i++) ids.push(await value({ url: exLb.url }, 'mutation', 'tasks:add', { title: `task ${i}` }, auth));
+    const list = await value({ url: exLb.url }, 'query', 'tasks:list', {}, auth);
+    assert.deepEqual(list.items.map((t) => t.id).sort((a, b) => a - b), ids.sort((a, b) => a - b));
+  });
+
+  test('the sign-in form rendered by one instance, posted to another: its cookie opens /tasks on every one', async () => {
+    const html = await (await fetch(`${exLb.url}/signin`)).text();
+    const id = html.match(/name="\$ACTION_ID" value="([0-9a-f]{40})"/)?.[1];
+    assert.ok(id, html);
+    const r = await fetch(`${exLb.url}/signin`, {
+      method: 'POST', redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: exLb.url },
+      body: new URLSearchParams({ $ACTION_ID: id, name: 'bea' }).toString(),
+    });
+    assert.equal(r.status, 303, await r.text());
+    const cookie = r.headers.get('set-cookie')?.split(';')[0];
+    assert.match(cookie ?? '', /^session=/);
+    // each instance, asked directly
+    for (const n of exNodes) {
+      const page = await (await fetch(`${n.url}/tasks`, { headers: { cookie } })).text();
+      assert.match(page, /bea/, `instance ${n.port} knows the session`);
+      assert.doesNotMatch(page, /<a href="\/signin">Sign in<\/a> to keep a list/);
+    }
+  });
+});
