@@ -512,7 +512,10 @@ async function startHaproxyOnce(backends, opts) {
     '  timeout client 30s',
     '  timeout server 30s',
     '  timeout http-request 10s',
-    '  timeout http-keep-alive 2s',
+    // longer than a client's own idle limit (Node's fetch: 4 s), so that the
+    // client, not HAProxy, closes an idle connection: else a request sent
+    // on it as HAProxy closes it fails ("other side closed", seen in CI)
+    '  timeout http-keep-alive 30s',
     '  timeout queue 5s',
     '  timeout check 1s',
     '  timeout client-fin 1s',

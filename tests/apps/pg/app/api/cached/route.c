@@ -1,12 +1,17 @@
 /* GET /api/cached?key=K&tag=T: a cached function's value, which says
- * which instance computed it (the cache is shared through Redis). */
+ * which instance computed it (the cache is shared through Redis) and how
+ * many runs that instance had made, so every new value differs. */
+#include <stdatomic.h>
 #include <unistd.h>
 
 #include <cairn.h>
 
+static atomic_long runs;
+
 static int run(cn_req *req, void *arg, json_t **out) {
   (void)req, (void)arg;
-  *out = json_pack("{s:I}", "computed_by", (json_int_t)getpid());
+  *out = json_pack("{s:I,s:I}", "computed_by", (json_int_t)getpid(), "run",
+                   (json_int_t)atomic_fetch_add(&runs, 1) + 1);
   return *out ? 0 : CN_ENOMEM;
 }
 
